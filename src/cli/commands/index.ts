@@ -1,0 +1,19 @@
+/** The explicit command registry: name → function that adds the command to the program. */
+import type { Command } from 'commander';
+import { registerEmbed } from './embed.ts';
+import { registerAssets } from './assets.ts';
+import { registerData } from './data.ts';
+import { registerFeatures } from './features.ts';
+import { registerTracking } from './tracking.ts';
+
+/** Adds one (sub)command tree to the program. */
+export type RegisterCommand = (program: Command) => void;
+
+/** Every top-level command, in `--help` order. */
+export const COMMANDS: Readonly<Record<string, RegisterCommand>> = Object.freeze({
+  embed: registerEmbed,
+  assets: registerAssets,
+  data: registerData,
+  features: registerFeatures,
+  tracking: registerTracking,
+});
