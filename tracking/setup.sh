@@ -2,7 +2,7 @@
 # Creates tracking/.venv with the pinned MLflow from PyPI (idempotent; re-run after a pin change).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-MLFLOW_VERSION="3.18.0"   # the pin: tests and the local server use exactly this version
+MLFLOW_VERSION="3.17.2"   # the pin: tests and the local server use exactly this version
 PYTHON="${PYTHON:-python3}"
 venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
