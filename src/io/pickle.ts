@@ -52,6 +52,16 @@ function stateMaps(state: unknown): Map<unknown, unknown>[] {
   return [];
 }
 
+const ATTRIBUTES = new WeakMap<object, unknown>();
+
+/**
+ * The BUILD state given to a built-in container (instance attributes of a dict / list / set
+ * subclass, e.g. the `_metadata` of a PyTorch state dict's OrderedDict), or undefined.
+ */
+export function pickleAttributes(container: object): unknown {
+  return ATTRIBUTES.get(container);
+}
+
 /** Hooks of {@link unpickle}. */
 export interface UnpickleOptions {
   /**
@@ -263,7 +273,11 @@ class Unpickler {
     if (obj instanceof PickleObject) { obj.state = state; return; }
     const setstate = (obj as { __setstate__?: unknown } | null)?.__setstate__;
     if (typeof setstate === 'function') { (setstate as Fn).call(obj, state); return; }
-    if (obj instanceof Map && state instanceof Map) { for (const [k, v] of state) obj.set(k, v); return; }
+    if (obj instanceof Map || obj instanceof Set || Array.isArray(obj)) {
+      // Python sets the instance __dict__ (e.g. an OrderedDict's `_metadata`), not the items.
+      ATTRIBUTES.set(obj, state);
+      return;
+    }
     if (state === null) return;
     this.fail(`cannot BUILD ${describe(obj)} with state of type ${describe(state)}`);
   }

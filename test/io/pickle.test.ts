@@ -112,3 +112,25 @@ describe('unpickle (CPython pickles, protocols 0-5)', () => {
     }
   });
 });
+
+describe('unpickle (CoOp few-shot cache)', () => {
+  // Written by test/fixtures/make/make_weight_fixtures.py with pickle.HIGHEST_PROTOCOL and a
+  // stand-in class at dassl.data.datasets.base_dataset.Datum.
+  const WEIGHTS = join(import.meta.dirname, '../fixtures/weights');
+  it('reads {train, val} lists of Datum objects with their attributes', () => {
+    const want = JSON.parse(readFileSync(join(WEIGHTS, 'fewshot.expected.json'), 'utf8')) as Record<string, Record<string, unknown>[]> & { protocol: number };
+    const bytes = readFileSync(join(WEIGHTS, 'fewshot-shot_2-seed_1.pkl'));
+    expect(bytes[0]).toBe(0x80);
+    expect(bytes[1]).toBe(want.protocol);
+    const cache = unpickle(bytes, {}, 'shot_2-seed_1.pkl') as Map<string, PickleObject[]>;
+    expect([...cache.keys()]).toEqual(['train', 'val']);
+    for (const split of ['train', 'val']) {
+      const items = cache.get(split)!;
+      expect(items.length).toBe(want[split]!.length);
+      items.forEach((d, i) => {
+        expect(d.qualname).toBe('dassl.data.datasets.base_dataset.Datum');
+        for (const attr of ['_impath', '_label', '_domain', '_classname']) expect(d.get(attr)).toEqual(want[split]![i]![attr]);
+      });
+    }
+  });
+});
