@@ -6,6 +6,7 @@
  * dependencies: they are imported lazily and only when asked for (or when probing the default).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as nodeModule from 'node:module';
 
 /** The backends iwpl knows, fastest first. */
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
@@ -27,6 +28,21 @@ const LOADERS: Readonly<Record<BackendName, () => Promise<unknown>>> = Object.fr
   wasm: () => import('@tensorflow/tfjs-backend-wasm'),
   cpu: () => import('@tensorflow/tfjs-backend-cpu'),
 });
+
+/** Node resolve hook: a failed extensionless relative import inside @tensorflow/* is retried with '.js'. */
+const TFJS_RESOLVE_HOOK = `export async function resolve(spec, ctx, next) {
+  try { return await next(spec, ctx); } catch (err) {
+    if (spec.startsWith('.') && !spec.endsWith('.js') && String(ctx.parentURL).includes('/@tensorflow/')) return next(spec + '.js', ctx);
+    throw err;
+  }
+}`;
+
+function registerTfjsResolveHook(): void {
+  // module.register exists from Node 20.6; vitest resolves these imports itself.
+  if (typeof nodeModule.register === 'function') {
+    nodeModule.register(`data:text/javascript,${encodeURIComponent(TFJS_RESOLVE_HOOK)}`);
+  }
+}
 
 let active: BackendName | undefined;
 let gradientsRegistered = false;
@@ -54,6 +70,9 @@ export async function initBackend(name?: BackendName): Promise<BackendName> {
     // PROD silences the cpu backend's "install tfjs-node" banner (printed when it is imported).
     tf.env().set('PROD', true);
     // tfjs-core keeps gradients and chained ops (t.add(...)) in modules that register on import.
+    // Those ESM files use extensionless relative imports ('./gradients' beside gradients/), which
+    // plain Node (the CLI, tsx) cannot resolve: a resolve hook retries them with '.js'.
+    registerTfjsResolveHook();
     await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
     await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
     gradientsRegistered = true;
