@@ -1,0 +1,37 @@
+/**
+ * The towers built by ClipModel.fromStateDict with the config written out by hand (independent of
+ * config inference): features and logits of both tiny CLIPs against OpenAI's float32 outputs.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/backend/select.ts';
+import { loadStateDict } from '../../src/clip/weights/load.ts';
+import { ClipModel } from '../../src/clip/model.ts';
+import { FIXTURES, argmaxRows, configOf, maxRelErr, paddedIds, readExpected, referencePixels } from './clip-fixtures.ts';
+
+beforeAll(async () => { await initBackend(); });
+
+describe.each([
+  ['rn', 'tiny-rn.state_dict.pt'],
+  ['vit', 'tiny-vit.safetensors'],
+] as const)('tiny-%s from %s with a hand-written config', (name, file) => {
+  it('matches OpenAI float32 features and logits within 1e-4', async () => {
+    const e = readExpected(name);
+    const sd = await loadStateDict(join(FIXTURES, file));
+    const model = ClipModel.fromStateDict(sd, configOf(e));
+    const px = referencePixels();
+    const pixels = tf.tensor4d(px.data, px.shape);
+    const ids = paddedIds(e.tokens);
+    const img = model.encodeImage(pixels);
+    const txt = model.encodeText(ids);
+    const logits = model.logitsPerImage(img, txt);
+    const [imgA, txtA, logA] = [img.arraySync(), txt.arraySync(), logits.arraySync()];
+    tf.dispose([pixels, ids, img, txt, logits]);
+    model.dispose();
+    expect(maxRelErr(imgA, e.image_features)).toBeLessThan(1e-4);
+    expect(maxRelErr(txtA, e.text_features)).toBeLessThan(1e-4);
+    expect(maxRelErr(logA, e.logits_per_image)).toBeLessThan(1e-4);
+    expect(argmaxRows(logA)).toEqual(argmaxRows(e.logits_per_image));
+  });
+});
