@@ -1,0 +1,119 @@
+import { readFile } from 'node:fs/promises';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { UserError } from '../util/errors.ts';
+import type { DecodedImage, ImageMode } from './types.ts';
+
+export type { DecodedImage, ImageMode, RgbImage } from './types.ts';
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** The PNG header fields that decide Pillow's mode (IHDR: bit depth, colour type). */
+interface PngHeader {
+  readonly bitDepth: number;
+  readonly colourType: number;
+}
+
+function pngHeader(bytes: Uint8Array): PngHeader | null {
+  if (bytes.length < 29 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
+  // signature (8) | length (4) | "IHDR" (4) | width (4) | height (4) | bit depth | colour type
+  if (String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return null;
+  return { bitDepth: bytes[24]!, colourType: bytes[25]! };
+}
+
+/**
+ * Pillow's mode for a PNG (PngImagePlugin's table). A tRNS chunk never changes the mode: an RGB or L
+ * PNG with a transparent colour stays RGB / L (sharp adds an alpha channel for it, which we drop).
+ */
+function pngMode(h: PngHeader, source: string): ImageMode {
+  switch (h.colourType) {
+    case 0:
+      if (h.bitDepth === 16) {
+        throw new UserError(
+          `${source}: 16-bit greyscale PNG (Pillow mode I;16) is not supported; convert it to 8 bits`,
+        );
+      }
+      return h.bitDepth === 1 ? '1' : 'L';
+    case 2:
+      return 'RGB';
+    case 3:
+      return 'P';
+    case 4:
+      return 'LA';
+    case 6:
+      return 'RGBA';
+    default:
+      throw new UserError(`${source}: invalid PNG colour type ${h.colourType}`);
+  }
+}
+
+/** Pillow's mode for other formats, from sharp's header metadata. */
+function otherMode(meta: Metadata): ImageMode {
+  if (meta.isPalette) return 'P';
+  if (meta.space === 'b-w' || meta.space === 'grey16') return meta.hasAlpha ? 'LA' : 'L';
+  return meta.hasAlpha ? 'RGBA' : 'RGB';
+}
+
+/**
+ * Picks the channels of Pillow's mode out of sharp's sRGB output (sharp always outputs 3 or 4
+ * channels for raw sRGB; grey sources come out with R = G = B).
+ */
+function selectChannels(rgb: Uint8Array, pixels: number, inCh: number, mode: ImageMode): DecodedImage['data'] {
+  const pick: readonly number[] =
+    mode === '1' || mode === 'L'
+      ? [0]
+      : mode === 'LA'
+        ? [0, inCh - 1]
+        : mode === 'RGB' || (mode === 'P' && inCh === 3)
+          ? [0, 1, 2]
+          : [0, 1, 2, 3];
+  if (pick.length === inCh) return rgb;
+  const outCh = pick.length;
+  const out = new Uint8Array(pixels * outCh);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += inCh, o += outCh) {
+    for (let c = 0; c < outCh; c++) out[o + c] = rgb[i + pick[c]!]!;
+  }
+  return out;
+}
+
+/**
+ * Decodes an image file the way `PIL.Image.open(path)` sees it: same mode (L, LA, RGB, RGBA, P, '1'),
+ * same 8-bit pixels, no EXIF rotation, embedded ICC profiles ignored. 16-bit RGB(A) PNGs keep the
+ * high byte of each sample (Pillow's RGB;16B unpacker); 16-bit greyscale (I;16) is refused.
+ * Not matched to Pillow: CMYK JPEGs (sharp converts them to sRGB) and greyscale-palette GIFs (Pillow
+ * may open them as L; here they are P).
+ * @param input a file path or the file's bytes
+ * @param source the name used in error messages (defaults to the path, or "image bytes")
+ * @throws UserError when the file is missing, unreadable, corrupt or of an unsupported kind
+ */
+export async function decodeImage(input: string | Uint8Array, source?: string): Promise<DecodedImage> {
+  const name = source ?? (typeof input === 'string' ? input : 'image bytes');
+  let bytes: Uint8Array;
+  if (typeof input === 'string') {
+    try {
+      bytes = await readFile(input);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UserError(`Cannot read image ${name}: ${code === 'ENOENT' ? 'no such file' : String(e)}`);
+    }
+  } else {
+    bytes = input;
+  }
+  const png = pngHeader(bytes);
+  let mode: ImageMode | undefined = png ? pngMode(png, name) : undefined;
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    const pipeline = sharp(bytes, { ignoreIcc: true, failOn: 'warning', limitInputPixels: false });
+    if (!mode) mode = otherMode(await pipeline.metadata());
+    raw = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new UserError(`Cannot decode image ${name}: ${(e as Error).message}`);
+  }
+  const { width, height, channels: inCh } = raw.info;
+  if (raw.data.length !== width * height * inCh || (inCh !== 3 && inCh !== 4)) {
+    // sharp outputs 8-bit sRGB(A) for raw; anything else (e.g. 16-bit samples) is not handled here
+    throw new UserError(`Cannot decode image ${name}: unexpected ${raw.data.length} bytes for ${width}x${height}x${inCh}`);
+  }
+  const rgb = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length);
+  const data = selectChannels(rgb, width * height, inCh, mode);
+  return { width, height, mode, channels: data.length / (width * height), data };
+}
