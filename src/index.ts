@@ -1,3 +1,14 @@
 /** The public entry of the iwpl library (notebooks and other programs import only this). */
 export { initBackend, activeBackend, BACKEND_NAMES, type BackendName } from './backend/select.ts';
 export { UserError } from './util/errors.ts';
+// data: datasets in CoOp's layout, Dassl-identical few-shot sampling, augmentation views, feature cache
+export { DATASETS, getDataset } from './data/registry.ts';
+export type { Datum, DatasetSpec, DatasetSplits, SplitName } from './data/types.ts';
+export { cleanClassname, toSplitEntries } from './data/splits.ts';
+export { PyRandom } from './data/rng.ts';
+export { coopFewShot, generateFewShot } from './data/few-shot.ts';
+export { readDatumPickle, matchDatums } from './data/pickle-datums.ts';
+export { checkDataset, type CheckReport } from './data/check.ts';
+export { augmentImage, randomResizedCropBox, COOP_AUGMENT, type AugmentConfig } from './data/augment.ts';
+export { augmentedView, viewPreprocessId, DEFAULT_VIEW_BANK, type ViewBankConfig } from './data/view-bank.ts';
+export { extractFeatures, readCachedFeatures, type FeatureKey, type FeatureSet } from './data/feature-cache.ts';

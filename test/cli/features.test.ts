@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseSafetensors } from '../../src/io/safetensors.ts';
+import { encodeBatches } from '../../src/cli/commands/features.ts';
+import { loadClip } from '../../src/clip/model.ts';
+import { clipResizeCrop } from '../../src/clip/preprocess.ts';
+import { decodeImage } from '../../src/image/decode.ts';
+import { tensorsLeakedPerCall } from '../../src/backend/memory.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLIP = join(REPO, 'test/fixtures/clip');
@@ -62,6 +67,19 @@ describe('iwpl features', () => {
     const s = JSON.parse(r.stdout) as Summary;
     expect(s.sets.map((x) => [x.preprocess.replace(/:size.*:view=/, ':view='), x.computed])).toEqual([
       ['clip-test:size=64:rgb-first', 0], ['coop-rrc-v1:view=0', 3], ['coop-rrc-v1:view=1', 3]]);
+  });
+
+  it('encodes batches in-process without leaking tensors, matching openai-clip', async () => {
+    const model = await loadClip(join(CLIP, 'tiny-vit.safetensors'));
+    try {
+      const paths = [0, 1, 2].map((i) => join(CLIP, `image-${i}.png`));
+      const pixelsOf = async (p: string) => clipResizeCrop(await decodeImage(p), 64, { convertFirst: true });
+      const rows = await encodeBatches(model, paths, 2, pixelsOf);
+      expect(Math.max(...rows.flatMap((r, i) => [...r].map((v, j) => Math.abs(v - expected.image_features[i][j]))))).toBeLessThan(1e-3);
+      expect(await tensorsLeakedPerCall(() => encodeBatches(model, paths, 2, pixelsOf), () => {})).toBe(0);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('names a missing model file', () => {

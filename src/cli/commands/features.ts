@@ -38,7 +38,7 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** Encodes images (pixels made by `pixelsOf`) in batches: [n, S, S, 3] → rows of embedDim. */
-async function encodeBatches(model: ClipModel, paths: readonly string[], batch: number, pixelsOf: (path: string) => Promise<RgbImage>): Promise<Float32Array[]> {
+export async function encodeBatches(model: ClipModel, paths: readonly string[], batch: number, pixelsOf: (path: string) => Promise<RgbImage>): Promise<Float32Array[]> {
   const s = model.config.vision.imageSize;
   const out: Float32Array[] = [];
   for (let start = 0; start < paths.length; start += batch) {
