@@ -7,7 +7,7 @@ export type { Datum, DatasetSpec, DatasetSplits, SplitName } from './data/types.
 export { cleanClassname, toSplitEntries } from './data/splits.ts';
 export { PyRandom } from './data/rng.ts';
 export { coopFewShot, generateFewShot } from './data/few-shot.ts';
-export { readDatumPickle, matchDatums } from './data/pickle-datums.ts';
+export { readDatumPickle, matchDatums, datasetFewShot, fewShotPicklePath } from './data/pickle-datums.ts';
 export { checkDataset, type CheckReport } from './data/check.ts';
 export { augmentImage, randomResizedCropBox, COOP_AUGMENT, type AugmentConfig } from './data/augment.ts';
 export { augmentedView, viewPreprocessId, DEFAULT_VIEW_BANK, type ViewBankConfig } from './data/view-bank.ts';

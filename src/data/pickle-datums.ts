@@ -7,7 +7,9 @@
 import { promises as fs } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 import { PickleObject, unpickle } from '../io/pickle.ts';
-import type { Datum } from './types.ts';
+import { join } from 'node:path';
+import type { Datum, DatasetSpec, DatasetSplits } from './types.ts';
+import { coopFewShot, type FewShotSplit } from './few-shot.ts';
 
 /** Reads a pickle of `{split: [Datum, …]}` into plain lists (relpath = impath as stored). */
 export async function readDatumPickle(path: string): Promise<Map<string, Datum[]>> {
@@ -48,4 +50,26 @@ export function matchDatums(pickled: readonly Datum[], items: readonly Datum[], 
     }
     throw new UserError(`${source}: image ${d.impath} (label ${d.label}) is not in this dataset's split`);
   });
+}
+
+/** CoOp's few-shot cache file of a dataset folder for (K, seed). */
+export function fewShotPicklePath(datasetDir: string, shots: number, seed: number | bigint): string {
+  return join(datasetDir, 'split_fewshot', `shot_${shots}-seed_${seed}.pkl`);
+}
+
+/**
+ * The few-shot subsets CoOp would train on: its cached `split_fewshot/shot_{K}-seed_{S}.pkl` when
+ * the dataset folder has one (mapped onto this dataset's items), else Dassl's sampling for the seed.
+ */
+export async function datasetFewShot(ds: DatasetSplits, spec: Pick<DatasetSpec, 'fewShotVal'>, shots: number, seed: number | bigint):
+  Promise<FewShotSplit<Datum> & { readonly source: string }> {
+  const path = fewShotPicklePath(ds.dir, shots, seed);
+  if (await fs.stat(path).then((s) => s.isFile(), () => false)) {
+    const data = await readDatumPickle(path);
+    const train = matchDatums(data.get('train') ?? [], ds.train, path);
+    const val = spec.fewShotVal ? matchDatums(data.get('val') ?? [], ds.val, path) : [];
+    return { train, val, source: path };
+  }
+  const few = coopFewShot(ds.train, spec.fewShotVal ? ds.val : null, shots, seed);
+  return { ...few, source: `sampled (seed ${seed})` };
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { getDataset, DATASETS } from '../../src/data/registry.ts';
 import { coopFewShot } from '../../src/data/few-shot.ts';
 import { toSplitEntries, cleanClassname } from '../../src/data/splits.ts';
-import { readDatumPickle, matchDatums } from '../../src/data/pickle-datums.ts';
+import { readDatumPickle, matchDatums, datasetFewShot } from '../../src/data/pickle-datums.ts';
 import { checkDataset } from '../../src/data/check.ts';
 
 // Tiny datasets in CoOp's layouts and what CoOp's loaders read from them
@@ -81,6 +81,17 @@ describe('dataset specifics', () => {
     const few = coopFewShot(ds.train, ds.val, 2, 1);
     expect(matchDatums(pkl.get('train')!, ds.train, 'pkl')).toEqual(few.train);
     expect(matchDatums(pkl.get('val')!, ds.val, 'pkl')).toEqual(few.val);
+  });
+
+  it('uses CoOp\'s cached pickle when the dataset folder has one, else samples', async () => {
+    const spec = getDataset('oxford_flowers');
+    const ds = await spec.load(LAYOUTS);
+    const cached = await datasetFewShot(ds, spec, 2, 1);
+    expect(cached.source).toBe(join(ds.dir, 'split_fewshot', 'shot_2-seed_1.pkl'));
+    expect(toSplitEntries(cached.train)).toEqual(expected.OxfordFlowers.fewshot_k2_s1.train);
+    const sampled = await datasetFewShot(ds, spec, 4, 2);
+    expect(sampled.source).toBe('sampled (seed 2)');
+    expect(sampled.train).toEqual(coopFewShot(ds.train, ds.val, 4, 2).train);
   });
 
   it('registers every CoOp dataset plus folder, and rejects unknown names listing the valid ones', () => {
