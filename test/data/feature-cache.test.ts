@@ -2,6 +2,9 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeImage } from '../../src/image/decode.ts';
 import { extractFeatures, readCachedFeatures, featureCacheDir, type FeatureKey } from '../../src/data/feature-cache.ts';
 
 // A stand-in image encoder: features are a function of the file's bytes and of a "model version",
@@ -135,5 +138,24 @@ describe('feature cache', () => {
     const r = await extractFeatures({ cacheDir: cache, key: KEY, images, chunkSize: 4, encode: encoder(1) });
     expect(r.computed).toBeGreaterThan(0);
     expect(rows(r.features)).toEqual(rows(first.features));
+  });
+
+  it('a corrupt image fails with its path, and the shards written before stay valid', async () => {
+    const src = fileURLToPath(new URL('../fixtures/data/layouts/oxford_pets/images/', import.meta.url));
+    const jpgs = ['Abyssinian_1.jpg', 'Abyssinian_2.jpg', 'Abyssinian_3.jpg', 'Abyssinian_4.jpg'].map((n) => {
+      copyFileSync(join(src, n), join(dir, n));
+      return join(dir, n);
+    });
+    const good = readFileSync(jpgs[3]);
+    writeFileSync(jpgs[3], good.subarray(0, 30)); // truncated JPEG
+    const decodeMean = async (paths: readonly string[]) => Promise.all(paths.map(async (p) => {
+      const img = await decodeImage(p);
+      return Float32Array.from([img.data.reduce((a, b) => a + b, 0) / img.data.length, img.width]);
+    }));
+    await expect(extractFeatures({ cacheDir: cache, key: KEY, images: jpgs, chunkSize: 2, encode: decodeMean })).rejects.toThrow(jpgs[3]);
+    writeFileSync(jpgs[3], good);
+    const r = await extractFeatures({ cacheDir: cache, key: KEY, images: jpgs, chunkSize: 2, encode: decodeMean });
+    expect(r).toMatchObject({ computed: 2, reused: 2, dim: 2 });
+    expect(r.features[1]).toBe(16);
   });
 });
