@@ -4,7 +4,9 @@ import { assertImage, type DecodedImage, type RgbImage } from './types.ts';
 /**
  * `img.convert("RGB")` with Pillow's rules: '1' / L replicate the grey value, LA replicates L and
  * drops alpha, RGBA drops alpha (no compositing), P looks up the palette and ignores any transparency
- * (our P pixels are already expanded, so only alpha is dropped). An RGB image is returned as is.
+ * (our P pixels are already expanded, so only alpha is dropped), CMYK uses Pillow's naive formula
+ * c' = clip(nk - MULDIV255(c, nk)) with nk = 255 - k (no colour management). An RGB image is
+ * returned as is.
  */
 export function toRgb(img: DecodedImage): RgbImage {
   assertImage(img);
@@ -20,6 +22,14 @@ export function toRgb(img: DecodedImage): RgbImage {
       out[o] = v;
       out[o + 1] = v;
       out[o + 2] = v;
+    }
+  } else if (img.mode === 'CMYK') {
+    for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
+      const nk = 255 - data[i + 3]!;
+      for (let c = 0; c < 3; c++) {
+        const t = data[i + c]! * nk + 128;
+        out[o + c] = nk - (((t >> 8) + t) >> 8); // never below 0: MULDIV255(c, nk) <= nk
+      }
     }
   } else {
     // RGBA, P with alpha

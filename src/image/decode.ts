@@ -49,6 +49,7 @@ function pngMode(h: PngHeader, source: string): ImageMode {
 /** Pillow's mode for other formats, from sharp's header metadata. */
 function otherMode(meta: Metadata): ImageMode {
   if (meta.isPalette) return 'P';
+  if (meta.space === 'cmyk') return 'CMYK';
   if (meta.space === 'b-w' || meta.space === 'grey16') return meta.hasAlpha ? 'LA' : 'L';
   return meta.hasAlpha ? 'RGBA' : 'RGB';
 }
@@ -65,7 +66,7 @@ function selectChannels(rgb: Uint8Array, pixels: number, inCh: number, mode: Ima
         ? [0, inCh - 1]
         : mode === 'RGB' || (mode === 'P' && inCh === 3)
           ? [0, 1, 2]
-          : [0, 1, 2, 3];
+          : [0, 1, 2, 3]; // RGBA, P with alpha, CMYK
   if (pick.length === inCh) return rgb;
   const outCh = pick.length;
   const out = new Uint8Array(pixels * outCh);
@@ -78,9 +79,9 @@ function selectChannels(rgb: Uint8Array, pixels: number, inCh: number, mode: Ima
 /**
  * Decodes an image file the way `PIL.Image.open(path)` sees it: same mode (L, LA, RGB, RGBA, P, '1'),
  * same 8-bit pixels, no EXIF rotation, embedded ICC profiles ignored. 16-bit RGB(A) PNGs keep the
- * high byte of each sample (Pillow's RGB;16B unpacker); 16-bit greyscale (I;16) is refused.
- * Not matched to Pillow: CMYK JPEGs (sharp converts them to sRGB) and greyscale-palette GIFs (Pillow
- * may open them as L; here they are P).
+ * high byte of each sample (Pillow's RGB;16B unpacker); 16-bit greyscale (I;16) is refused. CMYK
+ * JPEGs stay CMYK. Not checked against Pillow: GIFs with a grey palette (Pillow may open them as L;
+ * here they are P), BMP/TIFF palette images, and formats other than PNG, JPEG and GIF.
  * @param input a file path or the file's bytes
  * @param source the name used in error messages (defaults to the path, or "image bytes")
  * @throws UserError when the file is missing, unreadable, corrupt or of an unsupported kind
@@ -104,6 +105,8 @@ export async function decodeImage(input: string | Uint8Array, source?: string): 
   try {
     const pipeline = sharp(bytes, { ignoreIcc: true, failOn: 'warning', limitInputPixels: false });
     if (!mode) mode = otherMode(await pipeline.metadata());
+    // CMYK stays CMYK (sharp would convert it to sRGB with a profile; Pillow keeps the samples)
+    if (mode === 'CMYK') pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
     raw = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new UserError(`Cannot decode image ${name}: ${(e as Error).message}`);

@@ -5,8 +5,9 @@
  * - 'P': a palette image, stored already expanded through its palette: 3 channels (RGB), or 4 (RGBA)
  *   when the file has a transparency (tRNS) entry. Pillow resizes P with NEAREST, so resizing the
  *   expanded pixels equals resizing the indices and then expanding them.
+ * - 'CMYK': CMYK JPEGs (Adobe-inverted ones already inverted back, as Pillow's CMYK;I rawmode does).
  */
-export type ImageMode = '1' | 'L' | 'LA' | 'RGB' | 'RGBA' | 'P';
+export type ImageMode = '1' | 'L' | 'LA' | 'RGB' | 'RGBA' | 'P' | 'CMYK';
 
 /** An 8-bit image in one of Pillow's modes; `data` is row-major HWC, `channels` values per pixel. */
 export interface DecodedImage {
@@ -34,6 +35,7 @@ export function channelsOf(mode: ImageMode, paletteHasAlpha = false): number {
     case 'RGB':
       return 3;
     case 'RGBA':
+    case 'CMYK':
       return 4;
     case 'P':
       return paletteHasAlpha ? 4 : 3;
