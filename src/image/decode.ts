@@ -38,7 +38,7 @@ function pngMode(h: PngHeader, source: string): ImageMode {
     case 3:
       return 'P';
     case 4:
-      return 'LA';
+      return h.bitDepth === 16 ? 'RGBA' : 'LA'; // Pillow unpacks 16-bit grey+alpha (LA;16B) into RGBA
     case 6:
       return 'RGBA';
     default:

@@ -29,7 +29,7 @@ describe('decodeImage errors name the file', () => {
     await expect(decodeImage(p)).rejects.toThrow(UserError);
     await expect(decodeImage(p)).rejects.toThrow(/grey16\.png: 16-bit greyscale/);
   });
-  for (const name of ['corrupt.png', 'not-an-image.png', 'missing.jpg']) {
+  for (const name of ['corrupt.png', 'truncated.jpg', 'not-an-image.png', 'missing.jpg']) {
     it(name, async () => {
       const p = join(IMAGE_DIR, name);
       const err = await decodeImage(p).catch((x: unknown) => x);
