@@ -79,13 +79,12 @@ export function argmaxRows(m: number[][]): number[] {
 }
 
 /**
- * CLIP's BPE vocabulary for tests: $IWPL_VOCAB, else the copy shipped with the project's shared
- * files (/work/shared/clip), else beside the fixtures (resolveVocabPath's rules).
+ * CLIP's BPE vocabulary for tests: $IWPL_VOCAB, else the shared folder beside the repository
+ * (where the tokenizer tests read it; CI has it at the same place).
  */
 export function fixtureVocabPath(): string {
   if (process.env.IWPL_VOCAB) return process.env.IWPL_VOCAB;
-  const candidates = [join(FIXTURES, 'bpe_simple_vocab_16e6.txt.gz'), '/work/shared/clip/bpe_simple_vocab_16e6.txt.gz'];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`CLIP vocabulary not found: set IWPL_VOCAB (tried ${candidates.join(', ')})`);
-  return found;
+  const shared = join(import.meta.dirname, '..', '..', '..', 'shared', 'clip', 'bpe_simple_vocab_16e6.txt.gz');
+  if (!existsSync(shared)) throw new Error(`CLIP vocabulary not found: set IWPL_VOCAB (tried ${shared})`);
+  return shared;
 }
