@@ -135,6 +135,8 @@ const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 // ftfy's CONTROL_CHARS: C0 controls except \t \n \f \r, DEL, deprecated Arabic controls, BOM, U+FFF9..U+FFFC.
 const CONTROL_RE = /[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\ufffc]/g;
 
+const PLAIN_RE = /^[\t\n\x20-\x25\x27-\x7e]*$/;
+
 /** One pass of ftfy's fixers over a segment (fix_encoding left out, see the file comment). */
 function fixOnce(text: string, unescape: boolean): string {
   let t = unescape ? ftfyUnescapeHtml(text) : text;
@@ -152,6 +154,8 @@ function fixOnce(text: string, unescape: boolean): string {
 
 /** ftfy.fix_text with its default configuration, without mojibake repair (see the file comment). */
 export function fixText(text: string): string {
+  // Printable ASCII, tabs and newlines without '&': no fixer changes anything (the common prompt).
+  if (PLAIN_RE.test(text)) return text;
   const out: string[] = [];
   let unescape = true; // "auto": switched off for good by the first segment holding a '<'
   let pos = 0;

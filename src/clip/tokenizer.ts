@@ -124,6 +124,9 @@ export class ClipTokenizer {
     }
     // Line 0 is a version header; merges follow, one "a b" pair a line.
     const merges = lines.slice(1, MERGE_COUNT + 1).map((line, i) => {
+      const space = line.indexOf(' ');
+      // The usual "a b" line as it is; anything else as Python's str.split() would read it.
+      if (space > 0 && space < line.length - 1 && line.indexOf(' ', space + 1) < 0 && !/[^\S ]/.test(line)) return line;
       const parts = line.trim().split(/\s+/);
       if (parts.length !== 2 || parts[0] === '') {
         throw new UserError(`the CLIP vocabulary ${source} is corrupt: line ${i + 2} is ${JSON.stringify(line)}, not a merge "a b"`);
