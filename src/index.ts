@@ -12,3 +12,7 @@ export { checkDataset, type CheckReport } from './data/check.ts';
 export { augmentImage, randomResizedCropBox, COOP_AUGMENT, type AugmentConfig } from './data/augment.ts';
 export { augmentedView, viewPreprocessId, DEFAULT_VIEW_BANK, type ViewBankConfig } from './data/view-bank.ts';
 export { extractFeatures, readCachedFeatures, type FeatureKey, type FeatureSet } from './data/feature-cache.ts';
+// clip model: OpenAI's CLIP on tfjs (weights from .pt / state dict / safetensors), prompt-learning entry
+export { ClipModel, loadClip } from './clip/model.ts';
+export { TextTransformer, type EncodeTextOptions } from './clip/text-transformer.ts';
+export { embed, embedWithModel, type EmbedResult, type EmbedOptions } from './cli/commands/embed.ts';
