@@ -1,50 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { UserError } from '../util/errors.ts';
+import { modeFromHeader } from './file-mode.ts';
 import type { DecodedImage, ImageMode } from './types.ts';
 
 export type { DecodedImage, ImageMode, RgbImage } from './types.ts';
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** The PNG header fields that decide Pillow's mode (IHDR: bit depth, colour type). */
-interface PngHeader {
-  readonly bitDepth: number;
-  readonly colourType: number;
-}
-
-function pngHeader(bytes: Uint8Array): PngHeader | null {
-  if (bytes.length < 29 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
-  // signature (8) | length (4) | "IHDR" (4) | width (4) | height (4) | bit depth | colour type
-  if (String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return null;
-  return { bitDepth: bytes[24]!, colourType: bytes[25]! };
-}
-
-/**
- * Pillow's mode for a PNG (PngImagePlugin's table). A tRNS chunk never changes the mode: an RGB or L
- * PNG with a transparent colour stays RGB / L (sharp adds an alpha channel for it, which we drop).
- */
-function pngMode(h: PngHeader, source: string): ImageMode {
-  switch (h.colourType) {
-    case 0:
-      if (h.bitDepth === 16) {
-        throw new UserError(
-          `${source}: 16-bit greyscale PNG (Pillow mode I;16) is not supported; convert it to 8 bits`,
-        );
-      }
-      return h.bitDepth === 1 ? '1' : 'L';
-    case 2:
-      return 'RGB';
-    case 3:
-      return 'P';
-    case 4:
-      return h.bitDepth === 16 ? 'RGBA' : 'LA'; // Pillow unpacks 16-bit grey+alpha (LA;16B) into RGBA
-    case 6:
-      return 'RGBA';
-    default:
-      throw new UserError(`${source}: invalid PNG colour type ${h.colourType}`);
-  }
-}
 
 /** Pillow's mode for other formats, from sharp's header metadata. */
 function otherMode(meta: Metadata): ImageMode {
@@ -80,8 +40,8 @@ function selectChannels(rgb: Uint8Array, pixels: number, inCh: number, mode: Ima
  * Decodes an image file the way `PIL.Image.open(path)` sees it: same mode (L, LA, RGB, RGBA, P, '1'),
  * same 8-bit pixels, no EXIF rotation, embedded ICC profiles ignored. 16-bit RGB(A) PNGs keep the
  * high byte of each sample (Pillow's RGB;16B unpacker); 16-bit greyscale (I;16) is refused. CMYK
- * JPEGs stay CMYK. Not checked against Pillow: GIFs with a grey palette (Pillow may open them as L;
- * here they are P), BMP/TIFF palette images, and formats other than PNG, JPEG and GIF.
+ * JPEGs stay CMYK; GIFs give their first frame, P or (identity grey palette) L as in Pillow.
+ * Checked against Pillow for PNG, JPEG and GIF only (sharp cannot read BMP at all).
  * @param input a file path or the file's bytes
  * @param source the name used in error messages (defaults to the path, or "image bytes")
  * @throws UserError when the file is missing, unreadable, corrupt or of an unsupported kind
@@ -99,8 +59,7 @@ export async function decodeImage(input: string | Uint8Array, source?: string): 
   } else {
     bytes = input;
   }
-  const png = pngHeader(bytes);
-  let mode: ImageMode | undefined = png ? pngMode(png, name) : undefined;
+  let mode: ImageMode | undefined = modeFromHeader(bytes, name) ?? undefined;
   let raw: { data: Buffer; info: OutputInfo };
   try {
     const pipeline = sharp(bytes, { ignoreIcc: true, failOn: 'warning', limitInputPixels: false });
