@@ -35,3 +35,21 @@ describe.each([
     expect(argmaxRows(logA)).toEqual(argmaxRows(e.logits_per_image));
   });
 });
+
+describe('logitsPerImage', () => {
+  it('back-propagates to both feature sets as the plain formula does', async () => {
+    const e = readExpected('vit');
+    const model = ClipModel.fromStateDict(await loadStateDict(join(FIXTURES, 'tiny-vit.safetensors')), configOf(e));
+    const img = tf.tensor2d(e.image_features);
+    const txt = tf.tensor2d(e.text_features);
+    const r = tf.randomNormal([3, 5], 0, 1, 'float32', 11);
+    const norm = (x: tf.Tensor) => tf.div(x, tf.norm(x, 'euclidean', 1, true));
+    const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(model.logitsPerImage(a as tf.Tensor2D, b as tf.Tensor2D), r)))([img, txt]);
+    const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.mul(tf.matMul(norm(a), norm(b), false, true), e.logit_scale), r)))([img, txt]);
+    ours.forEach((g, i) => expect(maxRelErr(g.arraySync() as number[][], ref[i]!.arraySync() as number[][])).toBeLessThan(1e-5));
+    tf.dispose([img, txt, r, ...ours, ...ref]);
+    model.dispose();
+  });
+});
