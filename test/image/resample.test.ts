@@ -36,6 +36,23 @@ describe('resizePil with a box matches PIL Image.resize(box=...)', () => {
   }
 });
 
+describe('pass order (Pillow 13): random sizes, both orders present', () => {
+  const cases = entries('pass-order');
+  it('the fixture exercises both orders', () => {
+    const orders = new Set(cases.map((e) => e.order));
+    expect(orders.has('h') && orders.has('v')).toBe(true);
+  });
+  for (const e of cases) {
+    const [cw, ch] = e.crop as [number, number];
+    const [w, h] = e.size as [number, number];
+    it(`${cw}x${ch} → ${w}x${h} ${String(e.filter)} (${String(e.order)} first)`, async () => {
+      const src = crop(await decodeImage(join(IMAGE_DIR, e.source)), 0, 0, cw, ch);
+      const out = resizePil(src, w, h, { filter: e.filter as ResampleFilter });
+      expect(diff(out.data, expectedBytes(e))).toMatchObject(SAME);
+    });
+  }
+});
+
 describe("torchvision resized_crop (RandomResizedCrop's step) = crop then resizePil", () => {
   for (const e of entries('resized-crop')) {
     it(`${e.source} top=${String(e.top)} left=${String(e.left)} ${String(e.cropWidth)}x${String(e.cropHeight)} → ${String(e.size)}`, () => {
