@@ -5,6 +5,8 @@
  * holding `data.pkl`, `data/<key>` (one little-endian blob per storage) and `version`.
  * Storages are viewed in place in the file buffer; each tensor is converted once to a new Float32Array,
  * honouring its storage offset and strides (so shared storages and non-contiguous views read right).
+ * For TorchScript, the keys are those of the module's state_dict(): parameters and buffers as listed
+ * in `code/`, not other tensor attributes.
  */
 import { readZip, type ZipArchive } from '../../io/zip.ts';
 import { PickleGlobal, PickleObject, unpickle } from '../../io/pickle.ts';
@@ -187,8 +189,35 @@ function loadArchiveRoot(zip: ZipArchive): unknown {
   }, `${source}:${prefix}/data.pkl`);
 }
 
-/** Flattens nested dicts / TorchScript modules into dotted names of tensor references. */
-function collectTensors(root: unknown, source: string): Map<string, TensorRef> {
+/**
+ * TorchScript's record of which attributes of each module class are parameters or buffers: the
+ * `__parameters__ = [...]` and `__buffers__ = [...]` lines of `code/**.py`, by qualified class name
+ * (file `code/__torch__/clip/model.py`, `class CLIP` → `__torch__.clip.model.CLIP`). Other tensor
+ * attributes (e.g. CLIP's attn_mask) are not part of the module's state_dict().
+ */
+function torchScriptMembers(zip: ZipArchive, prefix: string): Map<string, Set<string>> {
+  const members = new Map<string, Set<string>>();
+  const codeDir = `${prefix}/code/`;
+  const utf8 = new TextDecoder();
+  for (const name of zip.entries.keys()) {
+    if (!name.startsWith(codeDir) || !name.endsWith('.py')) continue;
+    const module = name.slice(codeDir.length, -'.py'.length).replaceAll('/', '.');
+    let current: Set<string> | undefined;
+    for (const line of utf8.decode(zip.read(name)).split('\n')) {
+      const cls = /^class (\w+)\(/.exec(line);
+      if (cls) { current = new Set(); members.set(`${module}.${cls[1]}`, current); continue; }
+      const list = /^\s+__(?:parameters|buffers)__ = \[(.*)\]/.exec(line);
+      if (list && current) for (const m of list[1]!.matchAll(/"([^"]+)"/g)) current.add(m[1]!);
+    }
+  }
+  return members;
+}
+
+/**
+ * Flattens nested dicts / TorchScript modules into dotted names of tensor references; for module
+ * classes found in `members`, only their parameters and buffers (as PyTorch's state_dict()).
+ */
+function collectTensors(root: unknown, source: string, members: ReadonlyMap<string, ReadonlySet<string>>): Map<string, TensorRef> {
   const found = new Map<string, TensorRef>();
   const ancestors = new Set<unknown>(); // guards against cycles; a module shared by two parents appears under both names, as in PyTorch
   const walk = (node: unknown, prefix: string): void => {
@@ -199,9 +228,10 @@ function collectTensors(root: unknown, source: string): Map<string, TensorRef> {
         : node instanceof PickleObject && node.state instanceof Map ? node.state
           : undefined;
     if (!entries) return;
+    const keep = node instanceof PickleObject ? members.get(node.qualname) : undefined;
     for (const [k, v] of entries) {
       if (typeof k !== 'string') continue;
-      if (v instanceof TensorRef) found.set(prefix + k, v);
+      if (v instanceof TensorRef) { if (!keep || keep.has(k)) found.set(prefix + k, v); }
       else if (v instanceof Map || v instanceof PickleObject) walk(v, `${prefix}${k}.`);
     }
     ancestors.delete(node);
@@ -221,7 +251,7 @@ function collectTensors(root: unknown, source: string): Map<string, TensorRef> {
  */
 export function readTorchZip(buf: Uint8Array, source: string): StateDict {
   const zip = readZip(buf, source);
-  const refs = collectTensors(loadArchiveRoot(zip), source);
+  const refs = collectTensors(loadArchiveRoot(zip), source, torchScriptMembers(zip, archivePrefix(zip)));
   const out: StateDict = new Map();
   for (const [name, ref] of refs) out.set(name, materialise(ref, name, source));
   return out;
