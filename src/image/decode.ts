@@ -62,7 +62,8 @@ export async function decodeImage(input: string | Uint8Array, source?: string): 
   let mode: ImageMode | undefined = modeFromHeader(bytes, name) ?? undefined;
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    const pipeline = sharp(bytes, { ignoreIcc: true, failOn: 'warning', limitInputPixels: false });
+    // like Pillow: refuse truncated files, tolerate libjpeg warnings (e.g. extraneous bytes)
+    const pipeline = sharp(bytes, { ignoreIcc: true, failOn: 'truncated', limitInputPixels: false });
     if (!mode) mode = otherMode(await pipeline.metadata());
     // CMYK stays CMYK (sharp would convert it to sRGB with a profile; Pillow keeps the samples)
     if (mode === 'CMYK') pipeline.pipelineColourspace('cmyk').toColourspace('cmyk');
