@@ -1,0 +1,56 @@
+/**
+ * `npm run bench:tracking`: time and HTTP requests to log 100,000 metric points over 10 runs
+ * (10,000 each, two keys per step) through the MLflow tracker against a local server, and the same
+ * through the offline store. Uses MLFLOW_TRACKING_URI when set, else starts tracking/.venv's server
+ * on a free loopback port. Prints one JSON object.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalMlflow, type LocalMlflow } from '../tracking/local-server.ts';
+import { MlflowRestClient } from '../src/tracking/mlflow-rest.ts';
+import { MlflowTracker } from '../src/tracking/mlflow-tracker.ts';
+import { OfflineTracker } from '../src/tracking/offline.ts';
+import type { Tracker } from '../src/tracking/types.ts';
+
+const RUNS = 10;
+const POINTS_PER_RUN = 10_000;
+
+async function logAll(tracker: Tracker, experimentName: string): Promise<number> {
+  const t0 = performance.now();
+  for (let r = 0; r < RUNS; r++) {
+    const run = await tracker.startRun({ experimentName, runName: `bench-${r}` });
+    for (let step = 0; step < POINTS_PER_RUN / 2; step++) {
+      run.logMetrics({ 'train/loss': 1 / (step + 1), 'train/acc': step / POINTS_PER_RUN }, step, 1_700_000_000_000 + step);
+    }
+    await run.end();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+let server: LocalMlflow | undefined;
+const offlineStore = mkdtempSync(join(tmpdir(), 'iwpl-bench-offline-'));
+try {
+  const uri = process.env.MLFLOW_TRACKING_URI || (server = await startLocalMlflow()).uri;
+  const client = new MlflowRestClient({ uri });
+  const stamp = Date.now();
+  const mlflowSeconds = await logAll(new MlflowTracker(client, { buffer: { intervalMs: 0 } }), `iwpl/bench-${stamp}`);
+  const offlineSeconds = await logAll(new OfflineTracker({ dir: offlineStore, buffer: { intervalMs: 0 } }), `iwpl/bench-${stamp}`);
+  const points = RUNS * POINTS_PER_RUN;
+  process.stdout.write(`${JSON.stringify({
+    points,
+    runs: RUNS,
+    mlflow: {
+      uri,
+      seconds: Number(mlflowSeconds.toFixed(3)),
+      points_per_second: Math.round(points / mlflowSeconds),
+      http_requests: client.http.stats.requests,
+      http_retries: client.http.stats.retries,
+      bytes_sent: client.http.stats.bytesSent,
+    },
+    offline: { seconds: Number(offlineSeconds.toFixed(3)), points_per_second: Math.round(points / offlineSeconds), http_requests: 0 },
+  }, null, 1)}\n`);
+} finally {
+  await server?.stop();
+  rmSync(offlineStore, { recursive: true, force: true });
+}
