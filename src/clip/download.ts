@@ -3,8 +3,6 @@
  * (`<file>.part` + HTTP Range, restarting when a server ignores Range), retried after a dropped
  * connection, with progress, and an atomic final rename. A file whose hash does not match is deleted.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +11,7 @@ import { PRETRAINED, type PretrainedEntry } from './pretrained.ts';
 import { canonicalModelName } from './config-registry.ts';
 import { createProgress } from '../util/progress.ts';
 import { UserError } from '../util/errors.ts';
+import { sha256File } from '../util/hash.ts';
 
 /** Options of {@link downloadPretrained} and {@link downloadVerified}. */
 export interface DownloadOptions {
@@ -55,12 +54,6 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? n.toFixed(0) : n.toFixed(1)} ${units[i]}`;
 }
 
-/** SHA-256 (hex) of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 async function sizeOf(path: string): Promise<number | undefined> {
   try { return (await stat(path)).size; } catch { return undefined; }

@@ -18,3 +18,13 @@ export function bfloat16ToFloat(b: number): number {
   u32[0] = (b & 0xffff) << 16;
   return f32[0]!;
 }
+
+let halfTable: Float32Array | undefined;
+/** All 65536 half values as fp32: one table lookup per element converts fp16 fast. */
+export function halfLookup(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}

@@ -3,7 +3,7 @@
  * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {k: v}}`, then raw
  * little-endian data. Reading converts every float and integer dtype to Float32Array.
  */
-import { halfToFloat, bfloat16ToFloat } from './float16.ts';
+import { halfLookup, bfloat16ToFloat } from './float16.ts';
 import { UserError } from '../util/errors.ts';
 
 /** A tensor in fp32 with its shape (row-major). */
@@ -24,12 +24,17 @@ const BYTES: Readonly<Record<string, number>> = Object.freeze({
 });
 
 function convert(dtype: string, bytes: Uint8Array, n: number): Float32Array {
+  // Fast paths (little-endian hosts: x86, arm): copy F32 whole, look F16 up in a table.
+  if (dtype === 'F32') return new Float32Array(bytes.slice().buffer, 0, n);
+  if (dtype === 'F16') {
+    const halves = new Uint16Array(bytes.slice().buffer, 0, n), table = halfLookup(), out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = table[halves[i]!]!;
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(n);
   switch (dtype) {
-    case 'F32': for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true); break;
     case 'F64': for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true); break;
-    case 'F16': for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true)); break;
     case 'BF16': for (let i = 0; i < n; i++) out[i] = bfloat16ToFloat(view.getUint16(2 * i, true)); break;
     case 'I64': for (let i = 0; i < n; i++) out[i] = Number(view.getBigInt64(8 * i, true)); break;
     case 'I32': for (let i = 0; i < n; i++) out[i] = view.getInt32(4 * i, true); break;

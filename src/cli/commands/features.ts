@@ -4,14 +4,13 @@
  * This is the one place where data/ (cache, views) meets clip/ (model, preprocessing).
  */
 import type { Command } from 'commander';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/fs-atomic.ts';
+import { sha256File } from '../../util/hash.ts';
 import { createProgress } from '../../util/progress.ts';
 import { serializeSafetensors } from '../../io/safetensors.ts';
 import { getDataset } from '../../data/registry.ts';
@@ -26,16 +25,6 @@ import type { ClipConfig } from '../../clip/config.ts';
 import { clipResizeCrop, normalizeRgb } from '../../clip/preprocess.ts';
 import { parseIntFlag } from './data.ts';
 
-/** SHA-256 (hex) of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  } catch (err) {
-    throw new UserError(`cannot read model ${path}: ${(err as Error).message}`);
-  }
-  return hash.digest('hex');
-}
 
 /** Encodes images (pixels made by `pixelsOf`) in batches: [n, S, S, 3] → rows of embedDim. */
 export async function encodeBatches(model: ClipModel, paths: readonly string[], batch: number, pixelsOf: (path: string) => Promise<RgbImage>): Promise<Float32Array[]> {

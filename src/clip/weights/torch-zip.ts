@@ -10,7 +10,7 @@
  */
 import { readZip, type ZipArchive } from '../../io/zip.ts';
 import { PickleGlobal, PickleObject, unpickle } from '../../io/pickle.ts';
-import { halfToFloat } from '../../io/float16.ts';
+import { halfLookup } from '../../io/float16.ts';
 import type { Float32Tensor } from '../../io/safetensors.ts';
 import { UserError } from '../../util/errors.ts';
 
@@ -40,15 +40,6 @@ class TensorRef {
   ) {}
 }
 
-let halfTable: Float32Array | undefined;
-/** All 65536 half values as fp32: one table lookup per element converts fp16 fast. */
-function halfLookup(): Float32Array {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
-  }
-  return halfTable;
-}
 
 /** A typed view of the storage bytes (copied once if the bytes are misaligned for the type). */
 function typedView(s: Storage): ArrayLike<number> | BigInt64Array {
