@@ -14,5 +14,6 @@ export { augmentedView, viewPreprocessId, DEFAULT_VIEW_BANK, type ViewBankConfig
 export { extractFeatures, readCachedFeatures, type FeatureKey, type FeatureSet } from './data/feature-cache.ts';
 // clip model: OpenAI's CLIP on tfjs (weights from .pt / state dict / safetensors), prompt-learning entry
 export { ClipModel, loadClip } from './clip/model.ts';
+export { ClipTokenizer, resolveVocabPath, type VocabLocation } from './clip/tokenizer.ts';
 export { TextTransformer, type EncodeTextOptions } from './clip/text-transformer.ts';
 export { embed, embedWithModel, type EmbedResult, type EmbedOptions } from './cli/commands/embed.ts';
