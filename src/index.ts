@@ -17,3 +17,18 @@ export { ClipModel, loadClip } from './clip/model.ts';
 export { ClipTokenizer, resolveVocabPath, type VocabLocation } from './clip/tokenizer.ts';
 export { TextTransformer, type EncodeTextOptions } from './clip/text-transformer.ts';
 export { embed, embedWithModel, type EmbedResult, type EmbedOptions } from './cli/commands/embed.ts';
+export { preprocessForClip, preprocessFileForClip, CLIP_MEAN, CLIP_STD } from './clip/preprocess.ts';
+export type { ClipConfig, ResNetVisionConfig, VitVisionConfig, TextConfig } from './clip/config.ts';
+export { CLIP_CONFIGS, getClipConfig } from './clip/config-registry.ts';
+export { inferClipConfig } from './clip/config-infer.ts';
+export { loadStateDict, type StateDict } from './clip/weights/load.ts';
+export { validateStateDict } from './clip/weights/state-dict.ts';
+export { PRETRAINED, getPretrained } from './clip/pretrained.ts';
+export { downloadPretrained } from './clip/download.ts';
+// image: Pillow-exact decoding and resampling
+export { decodeImage } from './image/decode.ts';
+export { resizePil } from './image/resample.ts';
+export { toRgb, crop, flipHorizontal } from './image/convert.ts';
+export type { DecodedImage, RgbImage, ImageMode } from './image/types.ts';
+// tracking: Tracker interface, MLflow REST client, offline store and sync
+export * from './tracking/index.ts';

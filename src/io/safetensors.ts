@@ -24,10 +24,12 @@ const BYTES: Readonly<Record<string, number>> = Object.freeze({
 });
 
 function convert(dtype: string, bytes: Uint8Array, n: number): Float32Array {
-  // Fast paths (little-endian hosts: x86, arm): copy F32 whole, look F16 up in a table.
-  if (dtype === 'F32') return new Float32Array(bytes.slice().buffer, 0, n);
+  // Fast paths (little-endian hosts: x86, arm): copy F32 whole, look F16 up in a table. The copy
+  // is explicit because Buffer#slice (bytes may be a Buffer) is a view, not a copy.
+  const aligned = (): ArrayBuffer => { const c = new Uint8Array(bytes.byteLength); c.set(bytes); return c.buffer; };
+  if (dtype === 'F32') return new Float32Array(aligned(), 0, n);
   if (dtype === 'F16') {
-    const halves = new Uint16Array(bytes.slice().buffer, 0, n), table = halfLookup(), out = new Float32Array(n);
+    const halves = new Uint16Array(aligned(), 0, n), table = halfLookup(), out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = table[halves[i]!]!;
     return out;
   }

@@ -62,3 +62,18 @@ describe('float16', () => {
     expect(bfloat16ToFloat(0xc0a0)).toBe(-5);
   });
 });
+
+describe('safetensors from a Node Buffer', () => {
+  it('reads tensors at their offsets when the bytes are a Buffer view into a larger pool', () => {
+    const bytes = serializeSafetensors(new Map([
+      ['x', { shape: [2], data: Float32Array.from([1.5, -2]) }],
+      ['y', { shape: [3], data: Float32Array.from([3, 4, 5]) }],
+    ]));
+    const pool = Buffer.alloc(bytes.length + 64);
+    pool.set(bytes, 32);
+    const view = pool.subarray(32, 32 + bytes.length); // like fs.readFile's pooled Buffers
+    const { tensors } = parseSafetensors(view, 'pooled');
+    expect(Array.from(tensors.get('x')!.data)).toEqual([1.5, -2]);
+    expect(Array.from(tensors.get('y')!.data)).toEqual([3, 4, 5]);
+  });
+});
