@@ -7,7 +7,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PRETRAINED, type PretrainedEntry } from './pretrained.ts';
+import { PRETRAINED, VOCAB, type PretrainedEntry } from './pretrained.ts';
 import { canonicalModelName } from './config-registry.ts';
 import { createProgress } from '../util/progress.ts';
 import { UserError } from '../util/errors.ts';
@@ -154,6 +154,23 @@ export async function downloadVerified(url: string, sha256: string, dest: string
   return { path: dest, bytes, reused: false, resumedFrom };
 }
 
+/** Downloads one table entry into `options.dir`, from `options.baseUrl` when given. */
+async function downloadEntry(entry: PretrainedEntry, options: DownloadOptions): Promise<DownloadResult> {
+  const base = options.baseUrl ?? process.env.IWPL_ASSETS_BASE_URL;
+  const url = base ? `${base.replace(/\/+$/, '')}/${entry.sha256}/${entry.file}` : entry.url;
+  const dir = options.dir ?? defaultAssetsDir();
+  await mkdir(dir, { recursive: true });
+  return downloadVerified(url, entry.sha256, join(dir, entry.file), options);
+}
+
+/**
+ * Downloads CLIP's BPE vocabulary into `options.dir` (where the tokenizer looks beside the weights).
+ * @example await downloadVocab({ dir: 'models' }); // models/bpe_simple_vocab_16e6.txt.gz
+ */
+export async function downloadVocab(options: DownloadOptions = {}): Promise<DownloadResult> {
+  return downloadEntry(VOCAB, options);
+}
+
 /**
  * Downloads an official checkpoint by name (ours or OpenAI's, e.g. "ViT-B/32") into `options.dir`.
  * @example const { path } = await downloadPretrained('RN50', { dir: 'models' });
@@ -163,9 +180,5 @@ export async function downloadPretrained(name: string, options: DownloadOptions 
   const key = Object.hasOwn(table, name) ? name : canonicalModelName(name);
   const entry = key !== undefined && Object.hasOwn(table, key) ? table[key]! : undefined;
   if (entry === undefined) throw new UserError(`no checkpoint named '${name}' (known: ${Object.keys(table).join(', ')})`);
-  const base = options.baseUrl ?? process.env.IWPL_ASSETS_BASE_URL;
-  const url = base ? `${base.replace(/\/+$/, '')}/${entry.sha256}/${entry.file}` : entry.url;
-  const dir = options.dir ?? defaultAssetsDir();
-  await mkdir(dir, { recursive: true });
-  return downloadVerified(url, entry.sha256, join(dir, entry.file), options);
+  return downloadEntry(entry, options);
 }

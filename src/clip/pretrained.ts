@@ -36,6 +36,16 @@ export const PRETRAINED: Readonly<Record<string, PretrainedEntry>> = Object.free
 });
 
 /**
+ * CLIP's BPE vocabulary (MIT, OpenAI's repository), downloaded beside the weights so the tokenizer
+ * finds it there; checked by its SHA-256 like the checkpoints.
+ */
+export const VOCAB: PretrainedEntry = Object.freeze({
+  url: 'https://github.com/openai/CLIP/raw/main/clip/bpe_simple_vocab_16e6.txt.gz',
+  sha256: '924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a',
+  file: 'bpe_simple_vocab_16e6.txt.gz',
+});
+
+/**
  * The checkpoint of a model, by our name or OpenAI's ("ViT-B/32").
  * @throws UserError listing the known names.
  */

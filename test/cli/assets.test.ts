@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { downloadPretrained, formatBytes } from '../../src/clip/download.ts';
-import { PRETRAINED, getPretrained } from '../../src/clip/pretrained.ts';
+import { PRETRAINED, VOCAB, getPretrained } from '../../src/clip/pretrained.ts';
 import { CLIP_CONFIGS } from '../../src/clip/config-registry.ts';
 import { UserError } from '../../src/util/errors.ts';
 
@@ -28,8 +28,12 @@ let server: Server;
 let base: string;
 let tmp: string;
 
+// The real vocabulary (shared/ beside the repo), served where --base-url puts it.
+const VOCAB_BYTES = readFileSync(join(REPO, '..', 'shared', 'clip', 'bpe_simple_vocab_16e6.txt.gz'));
+
 function handle(req: IncomingMessage, res: ServerResponse): void {
   requests.push({ path: req.url ?? '', range: req.headers.range });
+  if (req.url === `/${VOCAB.sha256}/${VOCAB.file}`) { res.writeHead(200).end(VOCAB_BYTES); return; }
   const mode = plan.length > 1 ? plan.shift()! : plan[0]!;
   const known = req.url === `/${SHA}/tiny.pt` || req.url === `/${TABLE.wrong.sha256}/wrong.pt` || req.url === `/${PRETRAINED.RN50!.sha256}/RN50.pt`;
   if (mode === 'not-found' || !known) { res.writeHead(404, 'Not Found').end('no'); return; }
@@ -195,20 +199,41 @@ describe('iwpl assets', () => {
   });
 
   it('download: a file that is not the official RN50 is refused and deleted (--base-url)', async () => {
-    const r = await iwpl(['assets', 'download', 'RN50', '--dir', tmp, '--base-url', base]);
+    const r = await iwpl(['assets', 'download', 'RN50', '--no-vocab', '--dir', tmp, '--base-url', base]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`SHA-256 mismatch: expected ${PRETRAINED.RN50!.sha256}, got ${SHA}`);
     expect(readdirSync(tmp)).toEqual([]);
     expect(requests[0]!.path).toBe(`/${PRETRAINED.RN50!.sha256}/RN50.pt`);
   });
 
+  it('download: fetches the BPE vocabulary (SHA-256 checked) beside the weights, and skips it with --no-vocab', async () => {
+    const r = await iwpl(['assets', 'download', 'vocab', '--dir', tmp, '--base-url', base]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(join(tmp, VOCAB.file));
+    expect(createHash('sha256').update(readFileSync(join(tmp, VOCAB.file))).digest('hex')).toBe(VOCAB.sha256);
+    const again = await iwpl(['assets', 'download', 'vocab', '--dir', tmp, '--base-url', base]);
+    expect(again.stderr).toContain('vocab: already downloaded and verified');
+    rmSync(join(tmp, VOCAB.file));
+    requests = [];
+    const withVocab = await iwpl(['assets', 'download', 'RN50', '--dir', tmp, '--base-url', base]);
+    expect(withVocab.code).toBe(1); // the served RN50 is not OpenAI's
+    expect(requests.map((q) => q.path)).toEqual([`/${VOCAB.sha256}/${VOCAB.file}`, `/${PRETRAINED.RN50!.sha256}/RN50.pt`]);
+    expect(existsSync(join(tmp, VOCAB.file))).toBe(true);
+    rmSync(join(tmp, VOCAB.file));
+    requests = [];
+    const none = await iwpl(['assets', 'download', 'RN50', '--no-vocab', '--dir', tmp, '--base-url', base]);
+    expect(none.code).toBe(1);
+    expect(requests.map((q) => q.path)).toEqual([`/${PRETRAINED.RN50!.sha256}/RN50.pt`]);
+    expect(existsSync(join(tmp, VOCAB.file))).toBe(false);
+  });
+
   it('download: 404 from the server named in IWPL_ASSETS_BASE_URL, and usage errors', async () => {
-    const r = await iwpl(['assets', 'download', 'ViT-B/32', '--dir', tmp], { IWPL_ASSETS_BASE_URL: `${base}/` });
+    const r = await iwpl(['assets', 'download', 'ViT-B/32', '--no-vocab', '--dir', tmp], { IWPL_ASSETS_BASE_URL: `${base}/` });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`iwpl: ${base}/${PRETRAINED['ViT-B-32']!.sha256}/ViT-B-32.pt: HTTP 404 Not Found`);
     const bad = await iwpl(['assets', 'download', 'RN50', '--dir', tmp, '--retries', 'x']);
     expect(bad.stderr).toContain('--retries must be a non-negative integer (got "x")');
     const unknown = await iwpl(['assets', 'download', 'RN42', '--dir', tmp]);
-    expect(unknown.stderr).toContain("no checkpoint named 'RN42'");
+    expect(unknown.stderr).toContain("no official checkpoint named 'RN42'");
   });
 });

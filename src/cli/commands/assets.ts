@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRETRAINED } from '../../clip/pretrained.ts';
-import { defaultAssetsDir, downloadPretrained } from '../../clip/download.ts';
+import { PRETRAINED, getPretrained } from '../../clip/pretrained.ts';
+import { defaultAssetsDir, downloadPretrained, downloadVocab } from '../../clip/download.ts';
 import { UserError } from '../../util/errors.ts';
 
 /** Adds `iwpl assets` to the program. */
@@ -22,15 +22,22 @@ export function registerAssets(program: Command): void {
     });
 
   assets.command('download')
-    .description('download checkpoints (SHA-256 checked, resumable); prints each file\'s path')
-    .argument('<names...>', `model names (${Object.keys(PRETRAINED).join(', ')}; OpenAI's "ViT-B/32" spellings too)`)
+    .description('download checkpoints and, beside them, CLIP\'s BPE vocabulary (SHA-256 checked, resumable); prints each file\'s path')
+    .argument('<names...>', `model names (${Object.keys(PRETRAINED).join(', ')}; OpenAI's "ViT-B/32" spellings too), or "vocab" for the vocabulary alone`)
+    .option('--no-vocab', 'do not fetch the BPE vocabulary')
     .option('--dir <dir>', 'download folder (default: $IWPL_ASSETS_DIR or ~/.cache/iwpl/clip)')
     .option('--base-url <url>', 'serve <url>/<sha256>/<file> instead of OpenAI\'s server (default: $IWPL_ASSETS_BASE_URL)')
     .option('--retries <n>', 'attempts after a dropped connection, each resuming', '3')
-    .action(async (names: string[], opts: { dir?: string; baseUrl?: string; retries: string }) => {
+    .action(async (names: string[], opts: { dir?: string; baseUrl?: string; retries: string; vocab: boolean }) => {
       if (!/^\d+$/.test(opts.retries)) throw new UserError(`--retries must be a non-negative integer (got "${opts.retries}")`);
-      for (const name of names) {
-        const r = await downloadPretrained(name, { dir: opts.dir, baseUrl: opts.baseUrl, retries: Number(opts.retries) });
+      const options = { dir: opts.dir, baseUrl: opts.baseUrl, retries: Number(opts.retries) };
+      const models = names.filter((n) => n !== 'vocab');
+      models.forEach((name) => getPretrained(name)); // every name checked before anything is fetched
+      const jobs: [string, () => ReturnType<typeof downloadVocab>][] = models.map((name) => [name, () => downloadPretrained(name, options)]);
+      // The vocabulary first: it is small, and embed needs it beside whichever weights arrive.
+      if (opts.vocab || models.length < names.length) jobs.unshift(['vocab', () => downloadVocab(options)]);
+      for (const [name, run] of jobs) {
+        const r = await run();
         process.stderr.write(r.reused ? `${name}: already downloaded and verified\n` : `${name}: downloaded and verified\n`);
         process.stdout.write(`${r.path}\n`);
       }
