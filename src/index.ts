@@ -16,7 +16,7 @@ export { extractFeatures, readCachedFeatures, type FeatureKey, type FeatureSet }
 export { ClipModel, loadClip } from './clip/model.ts';
 export { ClipTokenizer, resolveVocabPath, type VocabLocation } from './clip/tokenizer.ts';
 export { TextTransformer, type EncodeTextOptions } from './clip/text-transformer.ts';
-export { embed, embedWithModel, type EmbedResult, type EmbedOptions } from './cli/commands/embed.ts';
+export { embed, embedWithModel, type EmbedResult, type EmbedOptions } from './clip/embed.ts';
 export { preprocessForClip, preprocessFileForClip, CLIP_MEAN, CLIP_STD } from './clip/preprocess.ts';
 export type { ClipConfig, ResNetVisionConfig, VitVisionConfig, TextConfig } from './clip/config.ts';
 export { CLIP_CONFIGS, getClipConfig } from './clip/config-registry.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select.ts';
 import { tensorsLeakedPerCall } from '../../src/backend/memory.ts';
-import { embed, embedWithModel, type EmbedResult } from '../../src/cli/commands/embed.ts';
+import { embed, embedWithModel, type EmbedResult } from '../../src/clip/embed.ts';
 import { loadClip } from '../../src/clip/model.ts';
 import { ClipTokenizer } from '../../src/clip/tokenizer.ts';
 import { FIXTURES, fixtureVocabPath, maxRelErr, readExpected } from '../clip/clip-fixtures.ts';

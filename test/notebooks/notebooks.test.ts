@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initBackend } from '../../src/backend/select.ts';
-import { embed } from '../../src/cli/commands/embed.ts';
+import { embed } from '../../src/clip/embed.ts';
 import { FIXTURES, argmaxRows, fixtureVocabPath } from '../clip/clip-fixtures.ts';
 
 const run = promisify(execFile);
