@@ -2,6 +2,9 @@
  * `npm run bench:data`: images/s of decode + CLIP preprocessing (Dassl's RGB-first order, 224 px)
  * on one core (main thread) and on all cores (one worker_thread per core, images split evenly).
  * Prints one JSON object. Inputs: generated 500×375 JPEGs (a typical CoOp dataset image size).
+ * Reference, measured in the same run on the same files: Pillow + numpy doing CLIP's transform in
+ * one Python process (bench/ref/pil_preprocess.py; Python from bench/ref-python.ts), with the ratio
+ * ours / reference for one core.
  * Options (env): BENCH_IMAGES (default 48), BENCH_WORKERS (default: number of CPUs).
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -11,6 +14,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../src/image/decode.ts';
 import { preprocessForClip } from '../src/clip/preprocess.ts';
+import { findRefPython, runRefScript } from './ref-python.ts';
 
 const SIZE = 224; // CLIP RN50 input
 
@@ -64,11 +68,19 @@ async function main(): Promise<void> {
     t = performance.now();
     await Promise.all(started.map((w) => w.go()));
     const all = n / ((performance.now() - t) / 1000);
+    const py = findRefPython(['PIL', 'numpy'], 'Pillow');
+    const single = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+    const reference = 'python' in py
+      ? runRefScript(py.python, 'pil_preprocess.py', [String(SIZE), '2', ...paths], single)
+      : { skipped: py.skipped };
+    const refRate = typeof reference.imagesPerSec === 'number' ? reference.imagesPerSec : undefined;
     const result = {
       bench: 'data: decode + preprocessForClip (224, bicubic, RGB first)',
       images: n, source: '500x375 JPEG q90',
       oneCore: { imagesPerSec: Number(one.toFixed(2)) },
       allCores: { workers, imagesPerSec: Number(all.toFixed(2)) },
+      reference: { what: 'Pillow + numpy, CLIP transform (RGB first), one process', ...reference },
+      ...(refRate ? { oneCoreRatioOursToReference: Number((one / refRate).toFixed(3)) } : {}),
       node: process.version, cpus: availableParallelism(),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
