@@ -2,12 +2,15 @@
  * `npm run bench:tracking`: time and HTTP requests to log 100,000 metric points over 10 runs
  * (10,000 each, two keys per step) through the MLflow tracker against a local server, and the same
  * through the offline store. Uses MLFLOW_TRACKING_URI when set, else starts tracking/.venv's server
- * on a free loopback port. Prints one JSON object.
+ * on a free loopback port. Reference, measured in the same run against the same server: MLflow's own
+ * Python client (tracking/.venv, `MlflowClient().log_batch` in chunks of 1000 metrics, the same
+ * 100,000 points over 10 runs; bench/ref/mlflow_log_batch.py). Prints one JSON object.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalMlflow, type LocalMlflow } from '../tracking/local-server.ts';
+import { startLocalMlflow, VENV_PYTHON, type LocalMlflow } from '../tracking/local-server.ts';
+import { runRefScript } from './ref-python.ts';
 import { MlflowRestClient } from '../src/tracking/mlflow-rest.ts';
 import { MlflowTracker } from '../src/tracking/mlflow-tracker.ts';
 import { OfflineTracker } from '../src/tracking/offline.ts';
@@ -37,6 +40,10 @@ try {
   const mlflowSeconds = await logAll(new MlflowTracker(client, { buffer: { intervalMs: 0 } }), `iwpl/bench-${stamp}`);
   const offlineSeconds = await logAll(new OfflineTracker({ dir: offlineStore, buffer: { intervalMs: 0 } }), `iwpl/bench-${stamp}`);
   const points = RUNS * POINTS_PER_RUN;
+  const reference = existsSync(VENV_PYTHON)
+    ? runRefScript(VENV_PYTHON, 'mlflow_log_batch.py', [uri, `iwpl/bench-${stamp}-python`, String(RUNS), String(POINTS_PER_RUN), '1000'])
+    : { skipped: `no MLflow Python client at ${VENV_PYTHON}: run bash tracking/setup.sh` };
+  const refSeconds = typeof reference.seconds === 'number' ? reference.seconds : undefined;
   process.stdout.write(`${JSON.stringify({
     points,
     runs: RUNS,
@@ -48,6 +55,8 @@ try {
       http_retries: client.http.stats.retries,
       bytes_sent: client.http.stats.bytesSent,
     },
+    reference: { what: 'MLflow Python client, MlflowClient().log_batch, 1000 metrics per request, same server', ...reference },
+    ...(refSeconds ? { mlflowSpeedupOverReference: Number((refSeconds / mlflowSeconds).toFixed(2)) } : {}),
     offline: { seconds: Number(offlineSeconds.toFixed(3)), points_per_second: Math.round(points / offlineSeconds), http_requests: 0 },
   }, null, 1)}\n`);
 } finally {
