@@ -30,8 +30,13 @@ export interface ConvParams {
 /** One pre-LN transformer block (OpenAI's ResidualAttentionBlock). */
 export interface BlockParams {
   readonly ln1: LayerNormParams;
-  /** in_proj as one [D, 3D] layer: columns are q, k, v. */
-  readonly qkv: LinearParams;
+  /**
+   * in_proj's q, k and v thirds as three [D, D] layers: three matMuls cost the same as one [D, 3D]
+   * matMul, and wasm's split of its output (a copy per part) was ~4 % of a text forward.
+   */
+  readonly q: LinearParams;
+  readonly k: LinearParams;
+  readonly v: LinearParams;
   readonly out: LinearParams;
   readonly ln2: LayerNormParams;
   readonly fc: LinearParams;
@@ -199,9 +204,8 @@ export interface BlockOutput {
  */
 export function transformerBlock(x: tf.Tensor3D, p: BlockParams, mask?: tf.Tensor2D,
   prefix?: { readonly k: tf.Tensor; readonly v: tf.Tensor }): BlockOutput {
-  const d = x.shape[2];
-  const qkv = linear(layerNorm(x, p.ln1), p.qkv);
-  const [q, k, v] = tf.split(qkv, [d, d, d], 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  const xn = layerNorm(x, p.ln1);
+  const [q, k, v] = [linear(xn, p.q), linear(xn, p.k), linear(xn, p.v)] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
   const keys = prefix ? tf.concat([prefix.k, k], 1) : k;
   const values = prefix ? tf.concat([prefix.v, v], 1) : v;
   const h = tf.add(x, linear(attention(q, keys, values, p.heads, mask), p.out));
@@ -262,11 +266,18 @@ export function toLayerNorm(sd: StateDict, prefix: string): LayerNormParams {
   return { gamma: toTensor(sd, `${prefix}.weight`), beta: toTensor(sd, `${prefix}.bias`) };
 }
 
-/** `ResidualAttentionBlock` at `prefix` (in_proj kept fused as one [D, 3D] layer). */
+/** `ResidualAttentionBlock` at `prefix` (in_proj [3D, D] cut into its q, k, v thirds). */
 export function toBlock(sd: StateDict, prefix: string, heads: number): BlockParams {
+  const w = requireTensor(sd, `${prefix}.attn.in_proj_weight`);
+  const b = requireTensor(sd, `${prefix}.attn.in_proj_bias`);
+  const d = w.shape[1]!;
+  const third = (i: number): LinearParams => ({
+    w: tf.tensor2d(transposeMatrix(w.data.subarray(i * d * d, (i + 1) * d * d), d, d), [d, d]),
+    b: tf.tensor1d(b.data.slice(i * d, (i + 1) * d)),
+  });
   return {
     ln1: toLayerNorm(sd, `${prefix}.ln_1`),
-    qkv: toLinear(sd, `${prefix}.attn`, `${prefix}.attn.in_proj_weight`, `${prefix}.attn.in_proj_bias`),
+    q: third(0), k: third(1), v: third(2),
     out: toLinear(sd, `${prefix}.attn.out_proj`),
     ln2: toLayerNorm(sd, `${prefix}.ln_2`),
     fc: toLinear(sd, `${prefix}.mlp.c_fc`),
@@ -278,7 +289,7 @@ export function toBlock(sd: StateDict, prefix: string, heads: number): BlockPara
 /** Every tensor of a block (for dispose). */
 export function blockTensors(p: BlockParams): tf.Tensor[] {
   const lin = (l: LinearParams): tf.Tensor[] => [l.w, ...(l.b ? [l.b] : [])];
-  return [p.ln1.gamma, p.ln1.beta, ...lin(p.qkv), ...lin(p.out), p.ln2.gamma, p.ln2.beta, ...lin(p.fc), ...lin(p.proj)];
+  return [p.ln1.gamma, p.ln1.beta, ...lin(p.q), ...lin(p.k), ...lin(p.v), ...lin(p.out), p.ln2.gamma, p.ln2.beta, ...lin(p.fc), ...lin(p.proj)];
 }
 
 /**
