@@ -19,12 +19,12 @@ import type { Tracker } from '../src/tracking/types.ts';
 const RUNS = 10;
 const POINTS_PER_RUN = 10_000;
 
-async function logAll(tracker: Tracker, experimentName: string): Promise<number> {
+async function logAll(tracker: Tracker, experimentName: string, runs = RUNS, pointsPerRun = POINTS_PER_RUN): Promise<number> {
   const t0 = performance.now();
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < runs; r++) {
     const run = await tracker.startRun({ experimentName, runName: `bench-${r}` });
-    for (let step = 0; step < POINTS_PER_RUN / 2; step++) {
-      run.logMetrics({ 'train/loss': 1 / (step + 1), 'train/acc': step / POINTS_PER_RUN }, step, 1_700_000_000_000 + step);
+    for (let step = 0; step < pointsPerRun / 2; step++) {
+      run.logMetrics({ 'train/loss': 1 / (step + 1), 'train/acc': step / pointsPerRun }, step, 1_700_000_000_000 + step);
     }
     await run.end();
   }
@@ -37,6 +37,10 @@ try {
   const uri = process.env.MLFLOW_TRACKING_URI || (server = await startLocalMlflow()).uri;
   const client = new MlflowRestClient({ uri });
   const stamp = Date.now();
+  // Warm-up, not timed: a fresh server (and its sqlite file) is slower for whoever writes first;
+  // both clients write a small run before the timed ones so neither pays that alone.
+  await logAll(new MlflowTracker(new MlflowRestClient({ uri }), { buffer: { intervalMs: 0 } }), `iwpl/bench-${stamp}-warmup`, 1, 2000);
+  if (existsSync(VENV_PYTHON)) runRefScript(VENV_PYTHON, 'mlflow_log_batch.py', [uri, `iwpl/bench-${stamp}-warmup-python`, '1', '2000', '1000']);
   const mlflowSeconds = await logAll(new MlflowTracker(client, { buffer: { intervalMs: 0 } }), `iwpl/bench-${stamp}`);
   const offlineSeconds = await logAll(new OfflineTracker({ dir: offlineStore, buffer: { intervalMs: 0 } }), `iwpl/bench-${stamp}`);
   const points = RUNS * POINTS_PER_RUN;
