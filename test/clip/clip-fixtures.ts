@@ -2,6 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import type { ClipModel } from '../../src/clip/model.ts';
 import { parseSafetensors } from '../../src/io/safetensors.ts';
 import type { ClipConfig } from '../../src/clip/config.ts';
 
@@ -76,6 +78,24 @@ export function maxRelErr(actual: number[][], expected: number[][]): number {
 /** Index of the largest value of each row. */
 export function argmaxRows(m: number[][]): number[] {
   return m.map((row) => row.reduce((best, v, j) => (v > row[best]! ? j : best), 0));
+}
+
+/** The fixture's pixels and tokens through `model`, as tensors the caller disposes. */
+export function encodeReference(model: ClipModel, e: Expected): { pixels: tf.Tensor4D; ids: tf.Tensor2D; img: tf.Tensor2D; txt: tf.Tensor2D; logits: tf.Tensor2D } {
+  const px = referencePixels();
+  const pixels = tf.tensor4d(px.data, px.shape);
+  const ids = paddedIds(e.tokens);
+  const img = model.encodeImage(pixels);
+  const txt = model.encodeText(ids);
+  return { pixels, ids, img, txt, logits: model.logitsPerImage(img, txt) };
+}
+
+/** Features and logits within 1e-4·max(1, |reference|) of OpenAI's float32 outputs, same argmax. */
+export function expectMatchesReference(got: { img: number[][]; txt: number[][]; logits: number[][] }, e: Expected): void {
+  expect(maxRelErr(got.img, e.image_features)).toBeLessThan(1e-4);
+  expect(maxRelErr(got.txt, e.text_features)).toBeLessThan(1e-4);
+  expect(maxRelErr(got.logits, e.logits_per_image)).toBeLessThan(1e-4);
+  expect(argmaxRows(got.logits)).toEqual(argmaxRows(e.logits_per_image));
 }
 
 /**
