@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/fs-atomic.ts';
 import { sha256File } from '../../util/hash.ts';
@@ -22,26 +21,12 @@ import { decodeImage } from '../../image/decode.ts';
 import type { RgbImage } from '../../image/types.ts';
 import { loadClip, type ClipModel } from '../../clip/model.ts';
 import type { ClipConfig } from '../../clip/config.ts';
-import { clipResizeCrop, normalizeRgb } from '../../clip/preprocess.ts';
+import { clipResizeCrop } from '../../clip/preprocess.ts';
+import { encodeBatches } from '../../clip/encode-images.ts';
 import { parseIntFlag } from './data.ts';
 
-
-/** Encodes images (pixels made by `pixelsOf`) in batches: [n, S, S, 3] → rows of embedDim. */
-export async function encodeBatches(model: ClipModel, paths: readonly string[], batch: number, pixelsOf: (path: string) => Promise<RgbImage>): Promise<Float32Array[]> {
-  const s = model.config.vision.imageSize;
-  const out: Float32Array[] = [];
-  for (let start = 0; start < paths.length; start += batch) {
-    const part = paths.slice(start, start + batch);
-    const buf = new Float32Array(part.length * s * s * 3);
-    for (let i = 0; i < part.length; i++) normalizeRgb(await pixelsOf(part[i]), undefined, undefined, buf.subarray(i * s * s * 3, (i + 1) * s * s * 3));
-    const feats = tf.tidy(() => model.encodeImage(tf.tensor4d(buf, [part.length, s, s, 3])));
-    const data = (await feats.data()) as Float32Array;
-    feats.dispose();
-    const dim = data.length / part.length;
-    for (let i = 0; i < part.length; i++) out.push(data.slice(i * dim, (i + 1) * dim));
-  }
-  return out;
-}
+/** Moved to clip/encode-images.ts; re-exported for existing callers. */
+export { encodeBatches };
 
 /**
  * The model's architecture, remembered per weights SHA-256 in `<cacheDir>/models/<sha>.json` so that
