@@ -1,10 +1,12 @@
 /**
  * A read-only zip reader over a buffer already in memory (PKWARE APPNOTE 6.3: end of central
  * directory, zip64, STORED and DEFLATE). STORED entries are returned as views into the buffer, so
- * PyTorch archives (STORED, 64-byte aligned records) are read without copying. CRCs are not checked;
- * truncation is detected from the directory and the local headers.
+ * PyTorch archives (STORED, 64-byte aligned records) are read without copying. Every entry read is
+ * checked against the central directory's CRC-32 and sizes (as Python's zipfile does), so flipped
+ * bytes are an error instead of different numbers; truncation is detected from the directory and
+ * the local headers.
  */
-import { inflateRawSync } from 'node:zlib';
+import { crc32, inflateRawSync } from 'node:zlib';
 import { UserError } from '../util/errors.ts';
 
 /** One file of the archive, as the central directory describes it. */
@@ -16,6 +18,17 @@ export interface ZipEntry {
   readonly uncompressedSize: number;
   /** Offset of the local file header. */
   readonly localHeaderOffset: number;
+  /** CRC-32 of the uncompressed bytes, from the central directory. */
+  readonly crc32: number;
+}
+
+/** Options of {@link ZipArchive.read}. */
+export interface ZipReadOptions {
+  /**
+   * Check the CRC-32 now. With false, the caller checks later with {@link ZipArchive.verify}
+   * (e.g. once it knows which tensor the bytes hold, for the message). @default true
+   */
+  readonly verify?: boolean;
 }
 
 /** A zip archive opened by {@link readZip}. */
@@ -28,9 +41,16 @@ export interface ZipArchive {
   has(name: string): boolean;
   /**
    * An entry's bytes: a view into the archive buffer for STORED entries, a new buffer for DEFLATE.
-   * @throws UserError when the entry is missing, truncated or uses another compression method.
+   * @throws UserError when the entry is missing, truncated, corrupt (CRC-32 or size differ from the
+   *   directory's) or uses another compression method.
    */
-  read(name: string): Uint8Array;
+  read(name: string, options?: ZipReadOptions): Uint8Array;
+  /**
+   * Checks an entry's CRC-32 against the directory (once: later calls are free).
+   * @param label what the entry holds, named in the message, e.g. "tensor 'visual.conv1.weight'".
+   * @throws UserError naming the archive, the entry and `label` when the bytes are corrupt.
+   */
+  verify(name: string, label?: string): void;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -94,6 +114,7 @@ export function readZip(buf: Uint8Array, source: string): ZipArchive {
     const nameLen = view.getUint16(p + 28, true);
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
+    const crc = view.getUint32(p + 16, true);
     let localHeaderOffset = view.getUint32(p + 42, true);
     const name = utf8.decode(buf.subarray(p + 46, p + 46 + nameLen));
     // zip64 extended information (tag 1): only the fields whose 32-bit value is saturated, in order.
@@ -108,11 +129,16 @@ export function readZip(buf: Uint8Array, source: string): ZipArchive {
       }
       e += 4 + size;
     }
-    entries.set(name, { name, method, compressedSize, uncompressedSize, localHeaderOffset });
+    entries.set(name, { name, method, compressedSize, uncompressedSize, localHeaderOffset, crc32: crc });
     p += 46 + nameLen + extraLen + commentLen;
   }
 
-  const read = (name: string): Uint8Array => {
+  const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+  // CRC-32 of each entry's bytes as computed (DEFLATE entries: at inflation), and entries checked.
+  const actualCrc = new Map<string, number>();
+  const verified = new Set<string>();
+
+  const entryBytes = (name: string): Uint8Array => {
     const entry = entries.get(name);
     if (!entry) return fail(`zip entry '${name}' missing`);
     const h = entry.localHeaderOffset;
@@ -121,7 +147,12 @@ export function readZip(buf: Uint8Array, source: string): ZipArchive {
     const end = start + entry.compressedSize;
     if (end > buf.length) fail(`truncated zip archive: entry '${name}' ends at ${end}, the file at ${buf.length}`);
     const raw = buf.subarray(start, end);
-    if (entry.method === 0) return raw;
+    if (entry.method === 0) {
+      if (entry.compressedSize !== entry.uncompressedSize) {
+        fail(`zip entry '${name}' is corrupt: stored with ${entry.compressedSize} bytes but ${entry.uncompressedSize} declared`);
+      }
+      return raw;
+    }
     if (entry.method !== 8) return fail(`zip entry '${name}' uses unsupported compression method ${entry.method}`);
     let out: Uint8Array;
     try {
@@ -129,9 +160,28 @@ export function readZip(buf: Uint8Array, source: string): ZipArchive {
     } catch (err) {
       return fail(`zip entry '${name}' is corrupt (${(err as Error).message})`);
     }
-    if (out.length !== entry.uncompressedSize) fail(`zip entry '${name}' inflates to ${out.length} bytes, expected ${entry.uncompressedSize}`);
+    if (out.length !== entry.uncompressedSize) fail(`zip entry '${name}' is corrupt: inflates to ${out.length} bytes, expected ${entry.uncompressedSize}`);
+    actualCrc.set(name, crc32(out));
     return out;
   };
 
-  return { source, entries, has: (name) => entries.has(name), read };
+  const check = (name: string, bytes: Uint8Array | undefined, label?: string): void => {
+    if (verified.has(name)) return;
+    const entry = entries.get(name);
+    if (!entry) return fail(`zip entry '${name}' missing`);
+    const actual = actualCrc.get(name) ?? crc32(bytes ?? entryBytes(name));
+    if (actual !== entry.crc32) {
+      fail(`zip entry '${name}'${label ? ` (${label})` : ''} is corrupt: its CRC-32 is ${hex(actual)}, the archive says ${hex(entry.crc32)}; download or copy the file again`);
+    }
+    verified.add(name);
+    actualCrc.delete(name);
+  };
+
+  const read = (name: string, options: ZipReadOptions = {}): Uint8Array => {
+    const bytes = entryBytes(name);
+    if (options.verify !== false) check(name, bytes);
+    return bytes;
+  };
+
+  return { source, entries, has: (name) => entries.has(name), read, verify: (name, label) => check(name, undefined, label) };
 }

@@ -148,7 +148,8 @@ function loadArchiveRoot(zip: ZipArchive): unknown {
     }
     const cached = storages.get(key);
     if (cached) return cached;
-    const bytes = zip.read(`${prefix}/data/${key}`);
+    // CRC-32 checked in readTorchZip, once the tensor names are known (for the message)
+    const bytes = zip.read(`${prefix}/data/${key}`, { verify: false });
     if (bytes.length < numel * STORAGE_BYTES[type]!) {
       throw new UserError(`${source}: storage '${key}' has ${bytes.length} bytes, needs ${numel * STORAGE_BYTES[type]!} (${numel} × ${type}): truncated`);
     }
@@ -242,8 +243,14 @@ function collectTensors(root: unknown, source: string, members: ReadonlyMap<stri
  */
 export function readTorchZip(buf: Uint8Array, source: string): StateDict {
   const zip = readZip(buf, source);
-  const refs = collectTensors(loadArchiveRoot(zip), source, torchScriptMembers(zip, archivePrefix(zip)));
+  const prefix = archivePrefix(zip);
+  const refs = collectTensors(loadArchiveRoot(zip), source, torchScriptMembers(zip, prefix));
   const out: StateDict = new Map();
-  for (const [name, ref] of refs) out.set(name, materialise(ref, name, source));
+  for (const [name, ref] of refs) {
+    zip.verify(`${prefix}/data/${ref.storage.key}`, `tensor '${name}'`);
+    out.set(name, materialise(ref, name, source));
+  }
+  // storages that no kept tensor uses (e.g. TorchScript attributes) are checked too
+  for (const entry of zip.entries.keys()) if (entry.startsWith(`${prefix}/data/`)) zip.verify(entry);
   return out;
 }
