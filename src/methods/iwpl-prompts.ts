@@ -1,0 +1,103 @@
+/**
+ * Encoding IWPL prompts. The prompt of training image i (class c) is CoOp's "end" layout with
+ * nCtx = G + L learned positions (method.md):
+ *
+ *     [SOS] g_1 … g_G  u_i1 … u_iL  <tokens of class name c>  "."  [EOS]
+ *
+ * `[SOS] g` is the same in every prompt, so it is the shared prefix of
+ * {@link TextTransformer.encodeTextWithPrefix} (run once per call); each prompt's suffix is its
+ * instance context followed by its class's frozen token embeddings, cut at the call's longest EOS
+ * (exact for the causal text tower).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TextTransformer } from '../clip/text-transformer.ts';
+import { SOT_TOKEN } from '../clip/tokenizer.ts';
+import { gatherRows } from '../clip/layers.ts';
+import type { ClassPromptTokens } from './prompt-tokens.ts';
+
+/** The frozen parts of every class's prompt and the encoder call. */
+export class IwplPromptEncoder {
+  private constructor(
+    readonly text: TextTransformer,
+    /** G */
+    readonly nGlobal: number,
+    /** L */
+    readonly nInstance: number,
+    /** EOS position of each class's prompt. */
+    readonly eot: readonly number[],
+    /** [1, 1, D] token embedding of [SOS]. */
+    private readonly sos: tf.Tensor3D,
+    /** [K, T·D]: each class's token embeddings from position 1 + G + L to the longest EOS (zero-id padding after its own EOS). */
+    private readonly classSuffix: tf.Tensor2D,
+    /** T */
+    private readonly suffixLength: number,
+  ) {}
+
+  /**
+   * @param tokens `classPromptTokens(tokenizer, classnames, G + L)`.
+   */
+  static create(text: TextTransformer, tokens: readonly ClassPromptTokens[], nGlobal: number, nInstance: number): IwplPromptEncoder {
+    const start = 1 + nGlobal + nInstance;
+    const eot = tokens.map((t, c) => {
+      if (t.ids.length > text.config.contextLength) throw new RangeError(`class ${c}: ${t.ids.length} tokens, the model has ${text.config.contextLength}`);
+      if (t.eot < start) throw new RangeError(`class ${c}: EOS at ${t.eot} lies inside the ${start - 1} context positions`);
+      return t.eot;
+    });
+    const length = Math.max(...eot) + 1 - start;
+    const ids = new Int32Array(tokens.length * length);
+    tokens.forEach((t, c) => ids.set(t.ids.slice(start), c * length));
+    const width = text.config.width;
+    const sos = tf.tidy(() => text.tokenEmbedding(tf.tensor1d([SOT_TOKEN], 'int32')).reshape([1, 1, width]) as tf.Tensor3D);
+    const suffix = tf.tidy(() => text.tokenEmbedding(tf.tensor1d(ids, 'int32')).reshape([tokens.length, length * width]) as tf.Tensor2D);
+    return new IwplPromptEncoder(text, nGlobal, nInstance, eot, sos, suffix, length);
+  }
+
+  /** Number of classes. */
+  get classes(): number {
+    return this.eot.length;
+  }
+
+  /**
+   * Text features (un-normalised) of prompts given their instance context rows and classes.
+   * Differentiable w.r.t. `global` and `instance`.
+   * @param global [G, D] (ignored when G = 0).
+   * @param instance [n, L, D] each prompt's instance context (ignored when L = 0).
+   * @param classes each prompt's class.
+   * @returns [n, embedDim]
+   */
+  encode(global: tf.Tensor | undefined, instance: tf.Tensor | undefined, classes: readonly number[]): tf.Tensor2D {
+    const n = classes.length;
+    const g = this.nGlobal;
+    const l = this.nInstance;
+    const d = this.text.config.width;
+    return tf.tidy(() => {
+      const prefix = g > 0 ? tf.concat([this.sos, global!.reshape([1, g, d])], 1) as tf.Tensor3D : this.sos;
+      const eot = classes.map((c) => this.eot[c]!);
+      const keep = Math.max(...eot) + 1 - (1 + g + l); // class-token positions needed by this call
+      const names = tf.gather(this.classSuffix, tf.tensor1d([...classes], 'int32'))
+        .reshape([n, this.suffixLength, d]).slice([0, 0, 0], [n, keep, d]);
+      const suffix = l > 0 ? tf.concat([instance!.reshape([n, l, d]), names], 1) as tf.Tensor3D : names as tf.Tensor3D;
+      return this.text.encodeTextWithPrefix(prefix, suffix, eot);
+    });
+  }
+
+  /**
+   * Features of the prompts of training images `prompts` (rows of `instanceCtx`, a [N, L, D]
+   * variable); the instance rows are gathered with a scatter gradient (wasm has no UnsortedSegmentSum).
+   */
+  encodePrompts(global: tf.Tensor | undefined, instanceCtx: tf.Tensor | undefined, prompts: readonly number[], labels: ArrayLike<number>): tf.Tensor2D {
+    const l = this.nInstance;
+    const d = this.text.config.width;
+    return tf.tidy(() => {
+      const rows = l > 0
+        ? gatherRows(instanceCtx!.reshape([instanceCtx!.shape[0]!, l * d]) as tf.Tensor2D, tf.tensor1d([...prompts], 'int32'))
+        : undefined;
+      return this.encode(global, rows, prompts.map((j) => labels[j]!));
+    });
+  }
+
+  /** Frees the frozen embeddings. */
+  dispose(): void {
+    tf.dispose([this.sos, this.classSuffix]);
+  }
+}
