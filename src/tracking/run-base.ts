@@ -6,6 +6,7 @@
 import { TrackingValidationError } from './errors.ts';
 import { MetricBuffer, type MetricBufferOptions } from './batcher.ts';
 import { checkArtifactPath } from './artifact-paths.ts';
+import { paramString } from './param-string.ts';
 import { TAG } from './system-tags.ts';
 import { makeMetric, validateDataset, validateLength, validateParam, validateTag, validateTimestamp, LIMITS } from './validate.ts';
 import type {
@@ -99,7 +100,7 @@ export abstract class BaseRun implements TrackedRun {
     this.assertOpen('logParams');
     const fresh: { key: string; value: string }[] = [];
     for (const [key, raw] of Object.entries(params)) {
-      const value = String(raw);
+      const value = paramString(key, raw);
       validateParam(key, value);
       const prev = this.params.get(key);
       if (prev !== undefined && prev !== value) {

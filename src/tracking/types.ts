@@ -107,8 +107,17 @@ export interface StartRunOptions {
   readonly startTime?: number;
 }
 
-/** Values accepted as params: stringified as MLflow does (`String(v)`). */
-export type ParamValue = string | number | boolean | bigint;
+/**
+ * Values accepted as params, stored as MLflow's Python client stores them: `str(value)` of the
+ * corresponding Python value (src/tracking/param-string.ts). `true` → "True", `null` → "None",
+ * `2.5e-5` → "2.5e-05", `1e-7` → "1e-07", `1e16` → "1e+16", `0.1` → "0.1", bigints as digits.
+ *
+ * JavaScript has one number type, so it cannot tell Python's `2` from `2.0`: a number that is a
+ * safe integer (|x| < 2^53) is written as Python's `int` ("2", never "2.0"); every other number as
+ * Python's `float` repr (shortest round-trip digits, exponent form below 1e-4 and from 1e16 on,
+ * "nan", "inf"). To log "2.0" exactly, pass the string "2.0".
+ */
+export type ParamValue = string | number | boolean | bigint | null;
 
 /** A run being logged. Metric calls are buffered; everything else is sent when awaited. */
 export interface TrackedRun {

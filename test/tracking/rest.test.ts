@@ -152,7 +152,7 @@ describe('a tracked parent with children, read back through REST and MLflow\'s P
     expect(run.info.status).toBe('FINISHED');
     expect(run.info.end_time).toBe(1_700_000_200_000);
     const params = Object.fromEntries((run.data?.params ?? []).map((p) => [p.key, p.value]));
-    expect(params).toEqual({ 'optim.lr': '0.002', 'data.shots': '4', 'method.name': 'iwpl', flag: 'true' });
+    expect(params).toEqual({ 'optim.lr': '0.002', 'data.shots': '4', 'method.name': 'iwpl', flag: 'True' }); // Python's str(True)
   });
 
   it('REST: metric histories keep steps, ms timestamps, NaN and ±Inf (clamped by the SQL store)', async () => {
