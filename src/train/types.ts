@@ -117,3 +117,53 @@ export interface TrainEvents {
   /** A human-readable line (e.g. "resumed from epoch 7"). */
   onMessage?(line: string): void;
 }
+
+/** How the last, incomplete batch of an epoch is treated. */
+export type DropLast =
+  /** Dassl's rule (dassl/data/data_manager.py): drop it when the training set has ≥ batchSize items. */
+  | 'dassl'
+  /** true: always drop it (an error when no full batch exists); false: keep it. */
+  | boolean;
+
+/** Options of the training loop (src/train/loop.ts `trainLoop`). */
+export interface TrainOptions {
+  readonly problem: TrainProblem;
+  readonly optimizer: OptimizerConfig;
+  readonly schedule: ScheduleConfig;
+  /** Number of epochs (passes over a seeded permutation of the training set). */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly dropLast: DropLast;
+  /** Seeds the epoch permutations, the view draws and every step's {@link TrainBatch.rng}. */
+  readonly seed: number;
+  /** Folder for `checkpoint.safetensors` (written after epochs, resumed from on start); undefined: none. */
+  readonly checkpointDir?: string;
+  /** Write the checkpoint after every this many epochs (and always after the last). @default 1 */
+  readonly checkpointEveryEpochs?: number;
+  readonly events?: TrainEvents;
+  /** Label of the progress display. @default "train" */
+  readonly progressLabel?: string;
+  /**
+   * Progress display: false for none, or where/how often to write it.
+   * @default { stream: process.stderr } (a bar on a TTY, a line every 10 s otherwise)
+   */
+  readonly progress?: false | { readonly stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }; readonly intervalMs?: number };
+}
+
+/** What the training loop returns (the trained values are in the problem's variables). */
+export interface TrainResult {
+  /** Epochs done in total (= options.epochs). */
+  readonly epochs: number;
+  /** Optimisation steps done in total. */
+  readonly steps: number;
+  /** Steps per epoch (after the drop-last rule). */
+  readonly stepsPerEpoch: number;
+  /** Epochs loaded from a checkpoint at the start (0 when training started fresh). */
+  readonly resumedEpochs: number;
+  /** The checkpoint said the run had finished: the variables were loaded and nothing was trained. */
+  readonly alreadyFinished: boolean;
+  /** The last epoch trained by this call, if any. */
+  readonly lastEpoch?: EpochEvent;
+  /** Wall time of this call, in milliseconds. */
+  readonly elapsedMs: number;
+}
