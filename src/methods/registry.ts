@@ -1,0 +1,25 @@
+/** The explicit method registry: experiment-file name → {@link MethodDefinition}. No import side effects. */
+import { UserError } from '../util/errors.ts';
+import { METHOD_NAMES, type MethodDefinition, type MethodName } from './types.ts';
+import { zeroShotMethod } from './zero-shot.ts';
+
+/** A method with its knob type erased (the registry holds methods of different knobs). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyMethod = MethodDefinition<any>;
+
+/** Every method by the name experiment files use. */
+export const METHODS: Readonly<Partial<Record<MethodName, AnyMethod>>> = Object.freeze({
+  zeroshot: zeroShotMethod,
+});
+
+/**
+ * The method named `name`.
+ * @throws UserError listing the valid names.
+ */
+export function getMethod(name: string): AnyMethod {
+  const m = (METHODS as Readonly<Record<string, AnyMethod | undefined>>)[name];
+  if (m) return m;
+  const known = Object.keys(METHODS);
+  if ((METHOD_NAMES as readonly string[]).includes(name)) throw new UserError(`method "${name}" is not available in this build (available: ${known.join(', ') || 'none'})`);
+  throw new UserError(`unknown method "${name}"; valid: ${known.join(', ')}`);
+}
