@@ -5,6 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,25 @@ describe('trainLoop', () => {
     const loaded = variableBytes(again);
     for (const k of Object.keys(trained)) expect(loaded[k]!.equals(trained[k]!)).toBe(true);
     [problem, again].forEach((p) => p.dispose());
+  });
+
+  it('checkpointEveryEpochs = 2 writes after epochs 2 and 4 and the last; progress lines count the steps', async () => {
+    const dir = freshDir();
+    const problem = makeToyProblem();
+    const written: string[] = [];
+    const readDone = () => existsSync(join(dir, CHECKPOINT_FILE))
+      ? parseSafetensors(readFileSync(join(dir, CHECKPOINT_FILE)), 'ckpt').metadata.epochs_done! : '-';
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
+    await train(problem, { ...KILL_TEST_OPTIONS, epochs: 3 }, {
+      checkpointDir: dir, checkpointEveryEpochs: 2, progressLabel: 'toy', progress: { stream, intervalMs: 0 },
+      events: { onEpoch: () => written.push(readDone()) },
+    });
+    // onEpoch fires before the epoch's checkpoint: it sees the previous file.
+    expect([...written, readDone()]).toEqual(['-', '-', '2', '3']);
+    expect(lines[0]).toMatch(/^toy: +0\.0% 0\/9 step/);
+    expect(lines.at(-1)).toMatch(/^toy: 100\.0% 9\/9 step/);
+    problem.dispose();
   });
 
   it('a checkpoint of another run is a UserError naming the file and what differs; stale temp files are removed', async () => {
