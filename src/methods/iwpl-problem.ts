@@ -71,8 +71,14 @@ export class IwplProblem implements TrainProblem {
     const d = encoder.text.config.width;
     const vars: Record<string, tf.Variable> = {};
     // Unnamed tfjs variables (unique engine names); the record keys are the stable names.
-    if (encoder.nGlobal > 0) vars.global_ctx = tf.variable(tf.tensor2d(init.global, [encoder.nGlobal, d]), true);
-    if (encoder.nInstance > 0) vars.instance_ctx = tf.variable(tf.tensor3d(init.instance, [this.size, encoder.nInstance, d]), true);
+    const variable = (data: Float32Array, shape: number[]): tf.Variable => {
+      const value = tf.tensor(data, shape, 'float32');
+      const v = tf.variable(value, true);
+      value.dispose(); // the variable holds its own reference to the data
+      return v;
+    };
+    if (encoder.nGlobal > 0) vars.global_ctx = variable(init.global, [encoder.nGlobal, d]);
+    if (encoder.nInstance > 0) vars.instance_ctx = variable(init.instance, [this.size, encoder.nInstance, d]);
     if (Object.keys(vars).length === 0) throw new RangeError('IwplProblem: nothing to train (G = L = 0)');
     this.variables = Object.freeze(vars);
   }

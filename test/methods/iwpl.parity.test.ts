@@ -187,7 +187,8 @@ describe('IWPL step on the tiny RN CLIP vs PyTorch', () => {
     problem.dispose();
   });
 
-  it('leaks no tensor (loss, its gradients, the test encodings)', async () => {
+  it('leaks no tensor (variables, loss, its gradients, the test encodings)', async () => {
+    expect(await tensorsLeakedPerCall(() => new IwplProblem(encoder, members, bank, init, MODES.prompt, 1), (p) => p.dispose())).toBe(0);
     const problem = new IwplProblem(encoder, members, bank, init, MODES.class_feature, model.logitScale);
     const vars = Object.values(problem.variables);
     expect(await tensorsLeakedPerCall(() => problem.loss(batch()), (r) => tf.dispose([r.loss, r.correct!]))).toBe(0);
