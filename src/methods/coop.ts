@@ -21,7 +21,8 @@ export const coopKnobsSchema = z.strictObject({
   nCtx: z.number().int().positive().default(16),
   /**
    * "random" (CoOp's default CTX_INIT=""): N(0, 0.02²) from a generator seeded by the cell's seed;
-   * any other string: a phrase such as "a photo of a" (nCtx = its word count, CSC ignored);
+   * any other string: a phrase such as "a photo of a" (nCtx = its word count, CSC ignored; the
+   * word "random" itself cannot be a phrase);
    * { file }: a saved context (CoOp checkpoint model.pth.tar-N, .safetensors or .npy).
    */
   ctxInit: z.union([z.string().min(1), z.strictObject({ file: z.string().min(1) })]).default('random'),
