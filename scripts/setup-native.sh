@@ -7,7 +7,7 @@
 # package.json denies it (allowScripts) and tfjs-node is an optionalDependency, so `npm ci` works
 # without any of this.
 #
-#   cpu (default): tensorflow-cpu wheel (pinned version + SHA-256), kept in $IWPL_CACHE_DIR/wheels;
+#   cpu (default): tensorflow-cpu wheel (pinned version + SHA-256), kept in ${IWPL_CACHE:-~/.cache/iwpl}/wheels;
 #                  its 2 libraries and the headers the binding includes go to <pkg>/deps/cpu.
 #   --gpu:         tensorflow wheel + the nvidia-*-cu12 wheels of its and-cuda extra, all
 #                  hash-pinned (scripts/native/gpu-requirements.txt), installed by pip into
@@ -36,7 +36,7 @@ LAYOUT=1             # bump when what goes into deps/<variant> changes: the next
 
 PKG=$ROOT/node_modules/@tensorflow/tfjs-node
 DEPS=$PKG/deps
-CACHE=${IWPL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/iwpl}
+CACHE=${IWPL_CACHE:-$HOME/.cache/iwpl} # the same root as the feature cache
 WHEELS=$CACHE/wheels
 
 variant=cpu

@@ -1,30 +1,36 @@
 /**
  * Chooses and initialises the TensorFlow.js backend.
  *
- * `IWPL_BACKEND` (or the `name` argument) picks one of `node-gpu`, `node`, `wasm`, `cpu`; unset,
- * the fastest that loads wins, in that order. `@tensorflow/tfjs-node(-gpu)` are optional peer
- * dependencies: they are imported lazily and only when asked for (or when probing the default).
+ * `IWPL_BACKEND` (or the `name` argument) picks `tensorflow` (native TensorFlow through
+ * `@tensorflow/tfjs-node`, built by `npm run setup:native`), `wasm` or `cpu`. Unset: `tensorflow`
+ * when its build loads, else `wasm`, with one stderr line saying how to get the native one.
+ * tfjs-node is an optional dependency, imported lazily and only when wanted.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as nodeModule from 'node:module';
+import { UserError } from '../util/errors.ts';
+import { prepareNativeEnv, type NativeSettings } from './native-env.ts';
 
 /** The backends iwpl knows, fastest first. */
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-/** The tfjs registry name each of ours registers under. */
-const TFJS_NAME: Readonly<Record<BackendName, string>> = Object.freeze({
-  'node-gpu': 'tensorflow',
-  node: 'tensorflow',
-  wasm: 'wasm',
-  cpu: 'cpu',
-});
+/** How to get the native backend, quoted in messages. */
+export const NATIVE_SETUP_HINT = 'run `npm run setup:native` (see README, Requirements)';
+
+let pendingSettings: NativeSettings | undefined;
+let nativeSettings: NativeSettings | undefined;
 
 /** How each backend is loaded; only called when that backend is wanted. */
 const LOADERS: Readonly<Record<BackendName, () => Promise<unknown>>> = Object.freeze({
-  // Package names are held in variables so TypeScript does not demand their (optional) types.
-  'node-gpu': () => import(String('@tensorflow/tfjs-node-gpu')),
-  node: () => import(String('@tensorflow/tfjs-node')),
+  tensorflow: async () => {
+    // Threads, determinism and log level are read by TensorFlow once, when the binding loads.
+    pendingSettings ??= prepareNativeEnv();
+    // The package name is held in a variable so TypeScript does not demand its (optional) types.
+    const loaded: unknown = await import(String('@tensorflow/tfjs-node'));
+    nativeSettings = pendingSettings;
+    return loaded;
+  },
   wasm: () => import('@tensorflow/tfjs-backend-wasm'),
   cpu: () => import('@tensorflow/tfjs-backend-cpu'),
 });
@@ -47,23 +53,28 @@ function registerTfjsResolveHook(): void {
 let active: BackendName | undefined;
 let gradientsRegistered = false;
 
-function parseName(raw: string): BackendName {
+/** Parses a backend name (as in IWPL_BACKEND); an unknown one is a one-line UserError. */
+export function parseBackendName(raw: string, source = 'IWPL_BACKEND'): BackendName {
   const name = raw.trim().toLowerCase();
   if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
-  throw new Error(`IWPL_BACKEND=${JSON.stringify(raw)} is not a backend; use one of ${BACKEND_NAMES.join(', ')}`);
+  throw new UserError(`${source}=${JSON.stringify(raw)} is not a backend; use one of ${BACKEND_NAMES.join(', ')}`);
 }
 
 async function tryInit(name: BackendName): Promise<void> {
   await LOADERS[name]();
-  const ok = await tf.setBackend(TFJS_NAME[name]);
-  if (!ok) throw new Error(`tfjs backend '${TFJS_NAME[name]}' failed to initialise`);
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`tfjs backend '${name}' failed to initialise`);
   await tf.ready();
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 }
 
 /**
  * Initialises tfjs once per process and returns the backend in use.
- * @param name explicit backend; defaults to `IWPL_BACKEND`, then the fastest that loads.
- * @example const backend = await initBackend(); // 'wasm' on a machine without tfjs-node
+ * @param name explicit backend; defaults to `IWPL_BACKEND`, then `tensorflow` if it loads, else `wasm`.
+ * @example const backend = await initBackend(); // 'tensorflow' after `npm run setup:native`
  */
 export async function initBackend(name?: BackendName): Promise<BackendName> {
   if (!gradientsRegistered) {
@@ -77,33 +88,42 @@ export async function initBackend(name?: BackendName): Promise<BackendName> {
     await import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
     gradientsRegistered = true;
   }
-  const wanted = name ?? (process.env.IWPL_BACKEND ? parseName(process.env.IWPL_BACKEND) : undefined);
+  // A name from plain JavaScript (a notebook) is checked too: the old 'node' / 'node-gpu' are gone.
+  const wanted = name !== undefined ? parseBackendName(String(name), 'backend')
+    : process.env.IWPL_BACKEND ? parseBackendName(process.env.IWPL_BACKEND) : undefined;
   if (wanted !== undefined) {
     if (active === wanted) return active;
     try {
       await tryInit(wanted);
     } catch (err) {
-      throw new Error(`backend '${wanted}' could not be loaded: ${(err as Error).message}` +
-        (wanted.startsWith('node') ? ` (install @tensorflow/tfjs-${wanted === 'node' ? 'node' : 'node-gpu'}@4.22.0; see README)` : ''));
+      if (err instanceof UserError) throw err;
+      throw new UserError(`backend '${wanted}' could not be loaded: ${firstLine(err)}` +
+        (wanted === 'tensorflow' ? `; ${NATIVE_SETUP_HINT}` : ''));
     }
     active = wanted;
     return active;
   }
   if (active !== undefined) return active;
-  const failures: string[] = [];
-  for (const candidate of BACKEND_NAMES) {
-    try {
-      await tryInit(candidate);
-      active = candidate;
-      return active;
-    } catch (err) {
-      failures.push(`${candidate}: ${(err as Error).message.split('\n')[0]}`);
-    }
+  try {
+    await tryInit('tensorflow');
+    active = 'tensorflow';
+    return active;
+  } catch (err) {
+    if (err instanceof UserError) throw err; // e.g. a bad IWPL_THREADS
+    process.stderr.write(`iwpl: native TensorFlow backend not available (${firstLine(err)}); ` +
+      `using wasm, which is much slower: ${NATIVE_SETUP_HINT}\n`);
   }
-  throw new Error(`no tfjs backend could be loaded:\n  ${failures.join('\n  ')}`);
+  await tryInit('wasm');
+  active = 'wasm';
+  return active;
 }
 
 /** The backend chosen by {@link initBackend}, or undefined before it ran. */
 export function activeBackend(): BackendName | undefined {
   return active;
+}
+
+/** The thread/determinism settings the native library was loaded with (undefined if it was not). */
+export function activeNativeSettings(): NativeSettings | undefined {
+  return nativeSettings;
 }

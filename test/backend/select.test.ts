@@ -1,36 +1,90 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend/select.ts';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { activeBackend, initBackend, type BackendName } from '../../src/backend/select.ts';
 import { tensorsLeakedPerCall } from '../../src/backend/memory.ts';
+import { UserError } from '../../src/util/errors.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+/** This worker's own backend settings (initBackend writes TF_* into process.env), unset for children. */
+const CLEAN = { IWPL_BACKEND: undefined, IWPL_THREADS: undefined, TF_NUM_INTRAOP_THREADS: undefined, TF_NUM_INTEROP_THREADS: undefined };
+let tmp: string;
+beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'iwpl-select-')); });
+afterAll(() => { rmSync(tmp, { recursive: true, force: true }); });
+
+/** Runs `iwpl backend --json` in a child with `env` (IWPL_BACKEND removed unless given). */
+async function backendJson(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<{ info: Record<string, unknown>; stderr: string }> {
+  const childEnv = { ...process.env, ...CLEAN, ...env };
+  const r = await run(process.execPath, [...nodeArgs, join(REPO, 'bin/iwpl.js'), 'backend', '--json'],
+    { cwd: REPO, env: childEnv as NodeJS.ProcessEnv, timeout: 120_000 });
+  return { info: JSON.parse(r.stdout) as Record<string, unknown>, stderr: r.stderr };
+}
 
 describe('initBackend', () => {
-  it('defaults to wasm here (tfjs-node is not installed) and computes', async () => {
-    const name = await initBackend();
-    expect(['wasm', 'node', 'node-gpu']).toContain(name);
+  it('uses IWPL_BACKEND (set per vitest project) and computes', async () => {
+    const wanted = process.env.IWPL_BACKEND;
+    if (wanted === undefined) throw new Error('IWPL_BACKEND is not set: run the tests through vitest.config.ts (its projects set it)');
+    expect(await initBackend()).toBe(wanted);
+    expect(tf.getBackend()).toBe(wanted);
     const y = tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]]));
     expect(Array.from(await y.data())).toEqual([11]);
     y.dispose();
   });
 
-  it('rejects an unknown IWPL_BACKEND with the valid names', async () => {
+  it('rejects an unknown IWPL_BACKEND, or a removed name, with one line listing the valid names', async () => {
     const old = process.env.IWPL_BACKEND;
     process.env.IWPL_BACKEND = 'tpu';
     try {
-      await expect(initBackend()).rejects.toThrow(/IWPL_BACKEND="tpu".*node-gpu, node, wasm, cpu/);
+      await expect(initBackend()).rejects.toThrow(UserError);
+      await expect(initBackend()).rejects.toThrow(/^IWPL_BACKEND="tpu" is not a backend; use one of tensorflow, wasm, cpu$/);
     } finally {
-      if (old === undefined) delete process.env.IWPL_BACKEND; else process.env.IWPL_BACKEND = old;
+      process.env.IWPL_BACKEND = old;
     }
-  });
-
-  it('names the package to install when tfjs-node is missing', async () => {
-    await expect(initBackend('node')).rejects.toThrow(/tfjs-node@4.22.0/);
+    await expect(initBackend('node' as BackendName)).rejects.toThrow(/^backend="node" is not a backend; use one of tensorflow, wasm, cpu$/);
   });
 
   it('switches to cpu on request, and the leak helper sees a leak', async () => {
     expect(await initBackend('cpu')).toBe('cpu');
+    expect(activeBackend()).toBe('cpu');
     expect(await tensorsLeakedPerCall(() => tf.tidy(() => tf.ones([2]).add(1)))).toBe(0);
     const kept: tf.Tensor[] = [];
     expect(await tensorsLeakedPerCall(() => { kept.push(tf.ones([2])); return tf.zeros([1]); })).toBe(1);
     tf.dispose(kept);
+  });
+});
+
+describe('the default backend (IWPL_BACKEND unset), in a child process', () => {
+  it('is tensorflow when the native build loads, silently', async () => {
+    const { info, stderr } = await backendJson({});
+    expect(info.backend).toBe('tensorflow');
+    expect(stderr).not.toMatch(/setup:native/);
+  });
+
+  it('falls back to wasm with ONE stderr line saying how to get the native backend', async () => {
+    // A resolve hook that makes @tensorflow/tfjs-node unresolvable, as on a machine without it.
+    const hook = join(tmp, 'hide-tfjs-node.mjs');
+    const body = `export async function resolve(spec, ctx, next) {
+      if (spec === '@tensorflow/tfjs-node') { const e = new Error("Cannot find package '@tensorflow/tfjs-node'"); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; }
+      return next(spec, ctx); }`;
+    writeFileSync(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(body)}`)});\n`);
+    const { info, stderr } = await backendJson({}, ['--import', hook]);
+    expect(info.backend).toBe('wasm');
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^iwpl: native TensorFlow backend not available \(Cannot find package '@tensorflow\/tfjs-node'\); using wasm, .*`npm run setup:native`/);
+  });
+
+  it('a bad IWPL_THREADS is one line naming the variable, not a silent fallback', async () => {
+    const r = await run(process.execPath, [join(REPO, 'bin/iwpl.js'), 'backend'],
+      { cwd: REPO, env: { ...process.env, ...CLEAN, IWPL_THREADS: 'many' } as NodeJS.ProcessEnv })
+      .then(() => undefined, (err: { code: number; stderr: string }) => err);
+    expect(r?.code).toBe(1);
+    expect(r?.stderr.trim()).toBe('iwpl: IWPL_THREADS="many" is not a positive whole number of threads');
   });
 });

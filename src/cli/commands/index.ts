@@ -5,6 +5,7 @@ import { registerAssets } from './assets.ts';
 import { registerData } from './data.ts';
 import { registerFeatures } from './features.ts';
 import { registerTracking } from './tracking.ts';
+import { registerBackend } from './backend.ts';
 
 /** Adds one (sub)command tree to the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -16,4 +17,5 @@ export const COMMANDS: Readonly<Record<string, RegisterCommand>> = Object.freeze
   data: registerData,
   features: registerFeatures,
   tracking: registerTracking,
+  backend: registerBackend,
 });
