@@ -4,13 +4,7 @@
  * default is the paper's where it says one, else the choice closest to CoOp.
  */
 import { z } from 'zod';
-
-/** CoOp's epochs by shots (CoOp:COOP.md): 1 shot → 50 (rn50_ep50), 2 and 4 → 100 (rn50_ep100), 8 and 16 → 200 (rn50). */
-export function coopEpochsForShots(shots: number): number {
-  if (shots <= 1) return 50;
-  if (shots <= 4) return 100; // 3 shots (not in CoOp's grid) rounds to the nearer config, ep100
-  return 200;
-}
+import { coopEpochs } from './coop.ts';
 
 const count = z.number().int().min(0);
 const positive = z.number().int().positive();
@@ -36,7 +30,7 @@ export const iwplKnobsSchema = z.strictObject({
   testTopK: positive.default(4),
   /** Test representative: "feature" (default) = normalised mean of the k prompts' features; "embedding" = encode the prompt whose context is the mean of the k prompts' context vectors (K encodings per test image: an ablation). */
   testAggregate: z.enum(['feature', 'embedding']).default('feature'),
-  /** Epochs; absent = CoOp's by shots (1: 50, 2 and 4: 100, 8 and 16: 200), filled by `resolve`. */
+  /** Epochs; absent = CoOp's (coop.ts coopEpochs: 1 shot 50, 2 and 4 shots 100, 8 and 16 shots 200; ImageNet 50), filled by `resolve`. */
   epochs: positive.optional(),
   /** Images per step. Default 32 (CoOp's train batch). */
   batchSize: positive.default(32),
@@ -55,7 +49,7 @@ export const iwplKnobsSchema = z.strictObject({
 /** IWPL's knobs after parsing (defaults filled; `epochs` filled by {@link resolveIwplKnobs}). */
 export type IwplKnobs = z.output<typeof iwplKnobsSchema>;
 
-/** Fills the cell-dependent default (epochs by shots); returns a new frozen object. */
-export function resolveIwplKnobs(knobs: IwplKnobs, cell: { readonly shots: number }): IwplKnobs {
-  return Object.freeze({ ...knobs, epochs: knobs.epochs ?? coopEpochsForShots(cell.shots) });
+/** Fills the cell-dependent default (CoOp's epochs by dataset and shots); returns a new frozen object. */
+export function resolveIwplKnobs(knobs: IwplKnobs, cell: { readonly dataset: string; readonly shots: number }): IwplKnobs {
+  return Object.freeze({ ...knobs, epochs: knobs.epochs ?? coopEpochs(cell.dataset, cell.shots) });
 }

@@ -41,7 +41,7 @@ function toFloat32(v: tf.Tensor): Float32Tensor {
 
 /** Trains IWPL on the cell's few-shot train set and scores its test split. */
 async function runIwpl(ctx: MethodContext, knobsIn: IwplKnobs): Promise<MethodResult> {
-  const knobs = resolveIwplKnobs(knobsIn, ctx);
+  const knobs = resolveIwplKnobs(knobsIn, { dataset: ctx.data.dataset, shots: ctx.shots });
   const { model, tokenizer, data } = ctx;
   const members = classMembers(data.train.map((d) => d.label), data.classnames);
   const n = members.labels.length;

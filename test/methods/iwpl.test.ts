@@ -12,7 +12,7 @@ import { initBackend } from '../../src/backend/select.ts';
 import { tensorsLeakedPerCall } from '../../src/backend/memory.ts';
 import { PyRandom } from '../../src/data/rng.ts';
 import { UserError } from '../../src/util/errors.ts';
-import { coopEpochsForShots, iwplKnobsSchema, resolveIwplKnobs } from '../../src/methods/iwpl-knobs.ts';
+import { iwplKnobsSchema, resolveIwplKnobs } from '../../src/methods/iwpl-knobs.ts';
 import { initContext } from '../../src/methods/iwpl-init.ts';
 import { ctxInitSeed, pyGauss, randomCtx } from '../../src/methods/ctx-init.ts';
 import { classMembers, drawStepPrompts } from '../../src/methods/iwpl-sampling.ts';
@@ -64,13 +64,13 @@ describe('knobs', () => {
     expect(iwplKnobsSchema.parse({ ctxInit: 'a photo of a', nInstanceCtx: 0 }).ctxInit).toBe('a photo of a');
   });
 
-  it('resolve fills CoOp epochs by shots and keeps an explicit value', () => {
-    expect([1, 2, 4, 8, 16].map(coopEpochsForShots)).toEqual([50, 100, 100, 200, 200]);
+  it("resolve fills CoOp's epochs by dataset and shots and keeps an explicit value", () => {
     const k = iwplKnobsSchema.parse({});
-    expect(resolveIwplKnobs(k, { shots: 4 }).epochs).toBe(100);
-    expect(resolveIwplKnobs(k, { shots: 16 }).epochs).toBe(200);
-    expect(resolveIwplKnobs({ ...k, epochs: 7 }, { shots: 1 }).epochs).toBe(7);
-    expect(Object.isFrozen(resolveIwplKnobs(k, { shots: 1 }))).toBe(true);
+    const epochs = (dataset: string, shots: number): number | undefined => resolveIwplKnobs(k, { dataset, shots }).epochs;
+    expect([1, 2, 4, 8, 16].map((s) => epochs('OxfordPets', s))).toEqual([50, 100, 100, 200, 200]);
+    expect(epochs('ImageNet', 16)).toBe(50);
+    expect(resolveIwplKnobs({ ...k, epochs: 7 }, { dataset: 'OxfordPets', shots: 1 }).epochs).toBe(7);
+    expect(Object.isFrozen(resolveIwplKnobs(k, { dataset: 'OxfordPets', shots: 1 }))).toBe(true);
   });
 });
 
@@ -110,38 +110,42 @@ describe('per-step prompt draws', () => {
     expect(step.union).toEqual(golden.draw.union);
   });
 
-  it('the own prompt is always in its class set, sets are distinct prompts of the class, sizes min(S, n_c) (1500 random steps)', () => {
+  it('the own prompt is always in its class set, sets are distinct prompts of the class, sizes min(S, n_c) (3000 random steps)', () => {
     const rng = new PyRandom(123);
     let ownOutsideDraw = 0;
-    for (let trial = 0; trial < 1500; trial++) {
+    const errors: string[] = [];
+    const check = (ok: boolean, what: string): void => { if (!ok && errors.length < 5) errors.push(what); };
+    for (let trial = 0; trial < 3000; trial++) {
       const classes = 1 + rng.randbelow(6);
       const labels: number[] = [];
       for (let c = 0; c < classes; c++) for (let j = 1 + rng.randbelow(5); j > 0; j--) labels.push(c);
       rng.shuffle(labels);
-      const m = classMembers(labels, labels.map(String).slice(0, classes).map((_, c) => `class ${c}`));
+      const m = classMembers(labels, Array.from({ length: classes }, (_, c) => `class ${c}`));
       const perClass = 1 + rng.randbelow(4);
       const batch = Array.from({ length: 1 + rng.randbelow(labels.length) }, () => rng.randbelow(labels.length));
       const step = drawStepPrompts(m, batch, perClass, new PyRandom(trial));
+      const where = `trial ${trial}`;
       step.drawn.forEach((d, c) => {
-        expect(d.length).toBe(Math.min(perClass, m.byClass[c]!.length));
-        expect(new Set(d).size).toBe(d.length);
-        for (const j of d) expect(labels[j]).toBe(c);
+        check(d.length === Math.min(perClass, m.byClass[c]!.length), `${where}: class ${c} drew ${d.length}`);
+        check(new Set(d).size === d.length, `${where}: class ${c} drew a prompt twice`);
+        check(d.every((j) => labels[j] === c), `${where}: class ${c} drew another class's prompt`);
       });
       batch.forEach((i, b) => {
         const own = step.own[b]!;
         const y = labels[i]!;
-        expect(own[0]).toBe(i);
-        expect(own.length).toBe(Math.min(perClass, m.byClass[y]!.length));
-        expect(new Set(own).size).toBe(own.length);
-        for (const j of own.slice(1)) expect(step.drawn[y]).toContain(j);
+        check(own[0] === i, `${where}: image ${i}'s own prompt is not first in its set`);
+        check(own.length === Math.min(perClass, m.byClass[y]!.length), `${where}: image ${i}'s set has ${own.length} prompts`);
+        check(new Set(own).size === own.length, `${where}: image ${i}'s set repeats a prompt`);
+        check(own.slice(1).every((j) => step.drawn[y]!.includes(j)), `${where}: image ${i}'s set has an undrawn prompt`);
         if (!step.drawn[y]!.includes(i)) ownOutsideDraw++;
       });
-      const needed = new Set([...step.drawn.flat(), ...batch]);
-      expect(step.union).toEqual([...needed].sort((a, b) => a - b));
-      step.union.forEach((j, r) => expect(step.row[j]).toBe(r));
-      expect(Array.from(step.row).filter((r) => r >= 0).length).toBe(step.union.length);
+      const needed = [...new Set([...step.drawn.flat(), ...batch])].sort((a, b) => a - b);
+      check(JSON.stringify(step.union) === JSON.stringify(needed), `${where}: union ${step.union} ≠ ${needed}`);
+      check(step.union.every((j, r) => step.row[j] === r), `${where}: row map`);
+      check(Array.from(step.row).filter((r) => r >= 0).length === step.union.length, `${where}: row map size`);
     }
-    expect(ownOutsideDraw).toBeGreaterThan(50); // the deterministic own prompt was exercised
+    expect(errors).toEqual([]);
+    expect(ownOutsideDraw).toBeGreaterThan(100); // the deterministic own prompt was exercised
   });
 
   it('draws are uniform without replacement (4 prompts, S = 2: each drawn in half of 6000 steps)', () => {
