@@ -4,6 +4,7 @@ import { registerEmbed } from './embed.ts';
 import { registerAssets } from './assets.ts';
 import { registerData } from './data.ts';
 import { registerFeatures } from './features.ts';
+import { registerRun } from './run.ts';
 import { registerTracking } from './tracking.ts';
 import { registerBackend } from './backend.ts';
 
@@ -16,6 +17,7 @@ export const COMMANDS: Readonly<Record<string, RegisterCommand>> = Object.freeze
   assets: registerAssets,
   data: registerData,
   features: registerFeatures,
+  run: registerRun,
   tracking: registerTracking,
   backend: registerBackend,
 });
