@@ -49,6 +49,7 @@ for arg in "$@"; do
 done
 
 t0=$SECONDS
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-1} # no INFO banner from the checks below
 die() { echo "setup-native: $*" >&2; exit 1; }
 log() { echo "setup-native: [$((SECONDS - t0)) s] $*"; }
 

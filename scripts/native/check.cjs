@@ -1,7 +1,7 @@
 // Loads the native backend the way iwpl does and checks that it computes: run by setup-native.sh.
 // Prints one line: "native backend OK: TensorFlow <v>, <device>"; exits 1 with the reason otherwise.
 'use strict';
-process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL ?? '2';
+process.env.TF_CPP_MIN_LOG_LEVEL = process.env.TF_CPP_MIN_LOG_LEVEL ?? '1';
 try {
   const tf = require('@tensorflow/tfjs-node');
   if (tf.getBackend() !== 'tensorflow') throw new Error(`backend is '${tf.getBackend()}', not 'tensorflow'`);
