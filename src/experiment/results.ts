@@ -1,7 +1,8 @@
 /**
  * The `--out DIR` folder of `iwpl run`: `DIR/results.json` (`{"runs": [...]}`, one entry per
  * finished run, rewritten atomically after each run) and one folder per run (`DIR/<run name>/`)
- * holding `config.json`, `predictions.csv` and the training checkpoints (`checkpoints/`), so that
+ * holding `config.json`, `predictions.csv`, `prompts.safetensors` (when the method learned tensors)
+ * and the training checkpoints (`checkpoints/`), so that
  * a killed `iwpl run` resumes: finished runs whose config is unchanged are skipped and an
  * unfinished one continues from its last checkpoint.
  */

@@ -40,6 +40,8 @@ export interface CellOutcome {
   readonly extra: Readonly<Record<string, string | number | boolean>>;
   /** `impath,label,prediction` rows for every test image. */
   readonly predictionsCsv: string;
+  /** MethodResult.learned as safetensors bytes (the run's prompts.safetensors), when the method learned tensors. */
+  readonly learned?: Uint8Array;
   readonly trainSeconds: number;
   readonly featureSeconds: number;
 }
@@ -186,9 +188,11 @@ export async function runCell(cell: Cell, config: CellConfig, env: CellEnv, run:
   // impath as the split file writes it (the Datum's relpath), labels as integers
   const csv = formatPredictionsCsv(ds.test.map((d) => ({ impath: d.relpath, label: d.label })), predictions);
   await run.logArtifact('predictions.csv', csv);
+  let learned: Uint8Array | undefined;
   if (result.learned && Object.keys(result.learned).length > 0) {
-    await run.logArtifact('prompts.safetensors', serializeSafetensors(new Map(Object.entries(result.learned)), { 'iwpl.run': cell.runName }));
+    learned = serializeSafetensors(new Map(Object.entries(result.learned)), { 'iwpl.run': cell.runName });
+    await run.logArtifact('prompts.safetensors', learned);
   }
   await run.flush();
-  return { accuracy: acc, correct, total: n, extra, predictionsCsv: csv, trainSeconds, featureSeconds };
+  return { accuracy: acc, correct, total: n, extra, predictionsCsv: csv, ...(learned ? { learned } : {}), trainSeconds, featureSeconds };
 }

@@ -111,6 +111,7 @@ export async function runExperiment(exp: LoadedExperiment, options: RunExperimen
         rows.push(row);
         if (outDir && runDir) {
           await writeFileAtomic(join(runDir, 'predictions.csv'), outcome.predictionsCsv);
+          if (outcome.learned) await writeFileAtomic(join(runDir, 'prompts.safetensors'), outcome.learned);
           await writeResults(outDir, rows);
         }
       }

@@ -4,8 +4,8 @@
  * predictions; a second run resumes (skips finished runs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureVocabPath } from '../clip/clip-fixtures.ts';
@@ -107,5 +107,35 @@ describe('iwpl run: the smoke experiment', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/zeroshot-oxford_flowers-0shot-s0: finished before .* skipped/);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).runs[0]).toEqual(zs);
+  });
+});
+
+describe('iwpl run: killed and run again', () => {
+  it('ends the run KILLED on SIGTERM, and the rerun resumes the training from its checkpoint', async () => {
+    const out = join(tmp, 'resume-out');
+    const file = experiment('resume', (o) => {
+      o.methods = [{ name: 'coop', nCtx: 4, epochs: 50, batchSize: 6, lr: 0.01, warmupEpochs: 0 }];
+    });
+    const ckpt = join(out, 'coop-oxford_flowers-2shot-s1', 'checkpoints');
+    const env = { ...process.env, IWPL_VOCAB: fixtureVocabPath(), MLFLOW_TRACKING_URI: '', IWPL_OFFLINE_DIR: join(tmp, 'offline-resume') };
+    const child = spawn(process.execPath, [join(REPO, 'bin/iwpl.js'), 'run', file, '--out', out], { cwd: REPO, env });
+    let stderr = '';
+    child.stderr.on('data', (b) => { stderr += b; });
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // kill as soon as the first checkpoint is on disk
+    for (let i = 0; i < 2400 && child.exitCode === null; i++) {
+      if (existsSync(ckpt) && readdirSync(ckpt).some((f) => f.endsWith('.safetensors'))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(143);
+    expect(stderr).toContain('interrupted, ending open runs as KILLED');
+    expect(existsSync(join(out, 'results.json'))).toBe(false);
+
+    const again = iwpl(['run', file, '--out', out], { IWPL_OFFLINE_DIR: join(tmp, 'offline-resume') });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/coop-oxford_flowers-2shot-s1 resumed from epoch [1-9]\d* /);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { runs: { runName: string; epochs: number }[] };
+    expect(results.runs).toEqual([expect.objectContaining({ runName: 'coop-oxford_flowers-2shot-s1', epochs: 50 })]);
   });
 });
