@@ -48,6 +48,17 @@ describe('experiment schema', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('checks each method\'s knobs with its own schema (methods.2.testTopK)', () => {
+    const o = { ...base(), methods: [{ name: 'zeroshot' }, { name: 'coop', nCtx: 4 }, { name: 'iwpl', testTopK: 2 }] };
+    const { config } = loadExperimentValue(FILE, o, [], env);
+    expect(config.methods[2].knobs).toMatchObject({ testTopK: 2, nInstanceCtx: 4, trainPromptsPerClass: 2, lr: 0.002 });
+    expect(config.methods[1].knobs).toMatchObject({ nCtx: 4, csc: false });
+    expect(loadExperimentValue(FILE, o, ['methods.2.testTopK=8'], env).config.methods[2].knobs).toMatchObject({ testTopK: 8 });
+    expect(errorOf(() => loadExperimentValue(FILE, o, ['methods.2.testTopK=0'], env))).toMatch(/^--set methods\.2\.testTopK=0: methods\.2\.testTopK: .*>0/);
+    expect(errorOf(() => loadExperimentValue(FILE, o, ['methods.2.testTopK="2"'], env))).toMatch(/methods\.2\.testTopK: .*expected number, received string/);
+    expect(errorOf(() => loadExperimentValue(FILE, o, ['methods.1.nctx=4'], env))).toBe('--set methods.1.nctx=4: methods.1.nctx: unknown key');
+  });
+
   it('names unknown keys, wrong types and bad values by their path', () => {
     const at = (patch: (o: Record<string, unknown>) => void): string => {
       const o = base() as Record<string, unknown>;
