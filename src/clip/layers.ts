@@ -213,10 +213,24 @@ export function transformerBlock(x: tf.Tensor3D, p: BlockParams, mask?: tf.Tenso
   return { y, k, v };
 }
 
+/**
+ * PyTorch's symmetric zero padding `pad` for tfjs-node, whose Conv2D takes only 'valid' and 'same':
+ * 0 → 'valid'; stride 1 with an odd square kernel and pad (k−1)/2 → 'same' (TF then pads (k−1)/2 on
+ * each side, as PyTorch); anything else (RN50's stride-2 stem conv: 'same' would pad 0 before and 1
+ * after) → the input padded explicitly, then 'valid'.
+ */
+function nativePadding(x: tf.Tensor4D, k: number, stride: number, pad: number): { x: tf.Tensor4D; pad: 'valid' | 'same' } {
+  if (pad === 0) return { x, pad: 'valid' };
+  if (stride === 1 && k % 2 === 1 && pad === (k - 1) / 2) return { x, pad: 'same' };
+  return { x: tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]), pad: 'valid' };
+}
+
 /** Conv2d on NHWC with the folded bias and an optional ReLU, as one fused kernel. */
 export function conv(x: tf.Tensor4D, p: ConvParams, stride: number, pad: number, relu: boolean): tf.Tensor4D {
+  const [kh, kw] = p.filter.shape;
+  const padded = tf.getBackend() === 'tensorflow' && kh === kw ? nativePadding(x, kh, stride, pad) : { x, pad };
   return tf.fused.conv2d({
-    x, filter: p.filter, strides: stride, pad,
+    x: padded.x, filter: p.filter, strides: stride, pad: padded.pad,
     ...(p.bias ? { bias: p.bias } : {}),
     ...(relu ? { activation: 'relu' as const } : {}),
   });
