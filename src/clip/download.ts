@@ -2,8 +2,10 @@
  * Downloads of the official CLIP checkpoints: SHA-256 checked (the hash is in the URL), resumable
  * (`<file>.part` + HTTP Range, restarting when a server ignores Range), retried after a dropped
  * connection, with progress, and an atomic final rename. A file whose hash does not match is deleted.
+ * Failures say which: the host could not be reached (name not resolved, connection refused, no
+ * answer in time) or it answered with an HTTP error; both name the mirror settings.
  */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +25,8 @@ export interface DownloadOptions {
   readonly retries?: number;
   /** Pause before a retry, in ms (doubled each time). @default 1000 */
   readonly retryDelayMs?: number;
+  /** How long to wait for the server to answer a request (until its headers), in ms. @default 60000 */
+  readonly answerTimeoutMs?: number;
   /** Where progress goes. @default process.stderr */
   readonly progressStream?: NodeJS.WritableStream;
   /** Checkpoints by name. @default PRETRAINED */
@@ -60,19 +64,41 @@ async function sizeOf(path: string): Promise<number | undefined> {
 }
 
 /** A transfer that stopped early (network error, dropped connection): resumable. */
-class Interrupted extends Error {}
+class Interrupted extends Error {
+  /** True when no answer came at all (name not resolved, refused, timed out). */
+  constructor(message: string, readonly unreachable = false) {
+    super(message);
+  }
+}
 
 const MIB = 1024 * 1024;
 
+/** Where downloads can come from instead of OpenAI's server (named in failure messages). */
+export const MIRROR_HINT = 'a mirror serving <url>/<sha256>/<file> can be given with --base-url or IWPL_ASSETS_BASE_URL';
+
+/** Why a request got no answer, in words, from undici's error cause codes. */
+function unreachableReason(code: string | undefined, host: string, timedOut: boolean): string {
+  if (timedOut || code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `${host} did not answer in time`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return `the name ${host.replace(/:\d+$/, '')} could not be resolved (${code})`;
+  if (code === 'ECONNREFUSED') return `${host} refused the connection (ECONNREFUSED)`;
+  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return `no route to ${host} (${code})`;
+  return `${host} could not be reached (${code ?? 'network error'})`;
+}
+
 /** One HTTP request, appending to `part` (from its current size when the server honours Range). */
-async function attempt(url: string, part: string, label: string, stream: NodeJS.WritableStream): Promise<number> {
+async function attempt(url: string, part: string, label: string, stream: NodeJS.WritableStream, answerTimeoutMs: number): Promise<number> {
   let have = (await sizeOf(part)) ?? 0;
   let res: Response;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), answerTimeoutMs);
   try {
-    res = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow' });
+    res = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow', signal: abort.signal });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Interrupted(cause?.code ?? cause?.message ?? (err as Error).message);
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (!URL.canParse(url)) throw new UserError(`${url}: not a URL (check --base-url / IWPL_ASSETS_BASE_URL)`);
+    throw new Interrupted(`cannot reach the server: ${unreachableReason(cause?.code, new URL(url).host, abort.signal.aborted)}`, true);
+  } finally {
+    clearTimeout(timer);
   }
   if (res.status === 416 && have > 0) { await res.body?.cancel(); return have; } // nothing left to send: the hash decides
   let total: number | undefined;
@@ -84,7 +110,7 @@ async function attempt(url: string, part: string, label: string, stream: NodeJS.
     have = 0; // the server ignored Range (or there was nothing to resume): start over
   } else {
     await res.body?.cancel();
-    throw new UserError(`${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+    throw new UserError(`${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} (the server answered with an error; ${MIRROR_HINT})`);
   }
   const length = res.headers.get('content-length');
   if (total === undefined && length !== null) total = have + Number(length);
@@ -131,17 +157,20 @@ export async function downloadVerified(url: string, sha256: string, dest: string
   let bytes = 0;
   for (let tries = 0; ; tries++) {
     try {
-      bytes = await attempt(url, part, label, stream);
+      bytes = await attempt(url, part, label, stream, options.answerTimeoutMs ?? 60_000);
       break;
     } catch (err) {
       if (!(err instanceof Interrupted)) throw err;
+      const kept = (await sizeOf(part)) ?? 0;
       if (tries >= retries) {
-        const kept = (await sizeOf(part)) ?? 0;
-        throw new UserError(kept > 0
-          ? `${url}: download interrupted (${err.message}); ${formatBytes(kept)} kept in ${part}: run the command again to resume`
-          : `${url}: download failed (${err.message})`);
+        const attempts = `${tries + 1} attempt${tries === 0 ? '' : 's'}`;
+        if (kept > 0) throw new UserError(`${url}: download interrupted (${err.message}) after ${attempts}; ${formatBytes(kept)} kept in ${part}: run the command again to resume`);
+        throw new UserError(err.unreachable
+          ? `${url}: ${err.message} (${attempts}); check the network, or ${MIRROR_HINT}`
+          : `${url}: download failed (${err.message}) after ${attempts}; ${MIRROR_HINT}`);
       }
-      stream.write(`${label}: ${err.message}; resuming (attempt ${tries + 2} of ${retries + 1})\n`);
+      const next = kept > 0 ? `resuming from ${formatBytes(kept)}` : 'retrying';
+      stream.write(`${label}: ${err.message}; ${next} (attempt ${tries + 2} of ${retries + 1})\n`);
       await sleep((options.retryDelayMs ?? 1000) * 2 ** tries);
     }
   }
@@ -159,8 +188,16 @@ async function downloadEntry(entry: PretrainedEntry, options: DownloadOptions): 
   const base = options.baseUrl ?? process.env.IWPL_ASSETS_BASE_URL;
   const url = base ? `${base.replace(/\/+$/, '')}/${entry.sha256}/${entry.file}` : entry.url;
   const dir = options.dir ?? defaultAssetsDir();
-  await mkdir(dir, { recursive: true });
-  return downloadVerified(url, entry.sha256, join(dir, entry.file), options);
+  const created = await mkdir(dir, { recursive: true });
+  try {
+    return await downloadVerified(url, entry.sha256, join(dir, entry.file), options);
+  } catch (err) {
+    // a folder made for this download goes again when nothing (no .part to resume) was kept in it
+    if (created !== undefined && (await readdir(created, { recursive: true, withFileTypes: true })).every((e) => e.isDirectory())) {
+      await rm(created, { recursive: true, force: true });
+    }
+    throw err;
+  }
 }
 
 /**

@@ -27,8 +27,10 @@ export interface EmbedResult {
 export interface EmbedInputs {
   /** Image files (any format decodeImage reads). */
   readonly images: readonly string[];
-  /** Texts (each at most the context length in tokens, SOT/EOT included). */
+  /** Texts (each at most the context length in tokens, SOT/EOT included, unless `truncate`). */
   readonly texts: readonly string[];
+  /** Cut longer texts to the context length with EOT last, as clip.tokenize(truncate=True). @default false */
+  readonly truncate?: boolean;
 }
 
 /** Images per forward pass (bounds memory for long lists). */
@@ -43,7 +45,7 @@ export async function embedWithModel(model: ClipModel, tokenizer: ClipTokenizer 
   const ctx = model.config.text.contextLength;
   const size = model.config.vision.imageSize;
   if (inputs.texts.length > 0 && !tokenizer) throw new Error('embedWithModel: texts given without a tokenizer');
-  const tokens = inputs.texts.map((t) => tokenizer!.tokenize(t, { contextLength: ctx }));
+  const tokens = inputs.texts.map((t) => tokenizer!.tokenize(t, { contextLength: ctx, truncate: inputs.truncate === true }));
 
   const imageRows: tf.Tensor2D[] = [];
   const progress = inputs.images.length > IMAGE_BATCH

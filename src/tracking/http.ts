@@ -91,8 +91,9 @@ export function httpOptionsFromEnv(uri: string, env: NodeJS.ProcessEnv = process
   const username = env.MLFLOW_TRACKING_USERNAME;
   const password = env.MLFLOW_TRACKING_PASSWORD;
   let auth: HttpOptions['auth'];
-  if (username !== undefined && username !== '') auth = { username, password: password ?? '' };
-  else if (token !== undefined && token !== '') auth = { token };
+  // as mlflow/utils/rest_utils.py: Basic when both username and password are set, else Bearer
+  if (username && password) auth = { username, password };
+  else if (token) auth = { token };
   return {
     uri,
     retry,
@@ -102,18 +103,39 @@ export function httpOptionsFromEnv(uri: string, env: NodeJS.ProcessEnv = process
   };
 }
 
-/** Checks and normalises a tracking URI (http or https; trailing slashes dropped). */
-export function normaliseTrackingUri(uri: string): string {
+/**
+ * Checks and normalises a tracking URI (http or https; trailing slashes dropped).
+ * @param source where the URI came from, named in the message (e.g. "--uri"). @default "MLFLOW_TRACKING_URI"
+ */
+export function normaliseTrackingUri(uri: string, source = 'MLFLOW_TRACKING_URI'): string {
   let url: URL;
   try {
     url = new URL(uri);
   } catch {
-    throw new UserError(`MLFLOW_TRACKING_URI "${uri}" is not a URL; iwpl talks to an MLflow server, e.g. http://127.0.0.1:5000`);
+    throw new UserError(`${source} "${redactUri(uri)}" is not a URL; iwpl talks to an MLflow server, e.g. http://127.0.0.1:5000`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`MLFLOW_TRACKING_URI "${uri}" must be http(s)://: iwpl logs over MLflow's REST API (start a server with npm run mlflow)`);
+    throw new UserError(`${source} "${redactUri(uri)}" must be http(s)://: iwpl logs over MLflow's REST API (start a server with npm run mlflow)`);
   }
   return uri.replace(/\/+$/, '');
+}
+
+/** The URI with any `user:password@` part replaced by `***@`, for messages. */
+export function redactUri(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+}
+
+/**
+ * Splits credentials written into the URI (`http://user:pass@host`, which Python's requests sends
+ * as Basic auth) from it: the URI that is kept, shown and stored never holds them.
+ */
+export function splitUriCredentials(uri: string): { uri: string; auth?: { username: string; password: string } } {
+  const url = new URL(uri);
+  if (url.username === '' && url.password === '') return { uri };
+  const auth = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  url.username = '';
+  url.password = '';
+  return { uri: url.toString().replace(/\/+$/, ''), auth };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -138,11 +160,12 @@ export class MlflowHttp {
   private readonly random: () => number;
 
   constructor(options: HttpOptions) {
-    this.uri = normaliseTrackingUri(options.uri);
+    const split = splitUriCredentials(normaliseTrackingUri(options.uri));
+    this.uri = split.uri;
     this.retry = Object.freeze({ ...DEFAULT_RETRY, ...options.retry });
     this.random = options.random ?? Math.random;
     const headers: Record<string, string> = { 'User-Agent': 'iwpl-tracking' };
-    const auth = options.auth;
+    const auth = options.auth ?? (split.auth?.username && split.auth.password ? split.auth : undefined);
     if (auth && 'token' in auth) headers.Authorization = `Bearer ${auth.token}`;
     else if (auth) headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
     this.axios = axios.create({

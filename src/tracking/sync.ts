@@ -76,8 +76,12 @@ async function lockStore(storeDir: string): Promise<() => Promise<void>> {
 
 /** Options of {@link syncOfflineStore}. */
 export interface SyncOptions {
-  /** Called after each run. */
-  readonly onRun?: (info: { id: string; serverRunId: string; records: number; total: number }) => void;
+  /**
+   * Called after each run: `records` applied in this call (the create record not counted), `done`
+   * of `total` records of run.jsonl synced so far (the create record counted, as sync.json's
+   * records_done), `started` when the server run was created (or found by its tag) in this call.
+   */
+  readonly onRun?: (info: { id: string; serverRunId: string; records: number; done: number; total: number; started: boolean }) => void;
   /** Only these offline run ids. */
   readonly only?: readonly string[];
 }
@@ -89,6 +93,7 @@ export async function syncOfflineStore(client: MlflowRestClient, storeDir: strin
   const uri = client.uri;
   const mapping: Record<string, string> = {};
   const experiments = new Map<string, Promise<string>>();
+  const startedNow = new Set<string>();
   let created = 0, found = 0, records = 0, upToDate = 0;
   const unlock = runs.length > 0 ? await lockStore(storeDir) : async () => undefined;
 
@@ -140,6 +145,7 @@ export async function syncOfflineStore(client: MlflowRestClient, storeDir: strin
     const state: RunSyncState = { server_run_id: serverRunId, experiment_id: expId, records_done: 1, synced_at: Date.now() };
     await writeSyncState(dir, uri, state);
     mapping[id] = serverRunId;
+    startedNow.add(id);
     return state;
   };
 
@@ -170,7 +176,7 @@ export async function syncOfflineStore(client: MlflowRestClient, storeDir: strin
         await writeSyncState(r.dir, uri, state);
       }
       if (records === before) upToDate++;
-      options.onRun?.({ id: r.id, serverRunId: state.server_run_id, records: records - before, total: recs.length });
+      options.onRun?.({ id: r.id, serverRunId: state.server_run_id, records: records - before, done: state.records_done, total: recs.length, started: startedNow.has(r.id) });
     }
   } finally {
     await unlock();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { downloadPretrained, formatBytes } from '../../src/clip/download.ts';
+import { downloadPretrained, formatBytes, MIRROR_HINT } from '../../src/clip/download.ts';
 import { PRETRAINED, VOCAB, getPretrained } from '../../src/clip/pretrained.ts';
 import { CLIP_CONFIGS } from '../../src/clip/config-registry.ts';
 import { UserError } from '../../src/util/errors.ts';
@@ -149,17 +149,51 @@ describe('downloadPretrained (loopback server)', () => {
     expect(readFileSync(r.path).equals(CONTENT)).toBe(true);
   });
 
-  it('reports 404, refused connections and unknown names clearly', async () => {
+  it('tells an HTTP error from an unreachable host (refused, name not resolved, no answer), naming the mirror settings', async () => {
     plan = ['not-found'];
-    expect((await userError(downloadPretrained('tiny', opts()))).message).toBe(`${base}/${SHA}/tiny.pt: HTTP 404 Not Found`);
+    expect((await userError(downloadPretrained('tiny', opts()))).message)
+      .toBe(`${base}/${SHA}/tiny.pt: HTTP 404 Not Found (the server answered with an error; ${MIRROR_HINT})`);
     expect(readdirSync(tmp)).toEqual([]);
     const closedServer = createServer();
     await new Promise<void>((resolve) => closedServer.listen(0, '127.0.0.1', resolve));
     const port = (closedServer.address() as AddressInfo).port;
     await new Promise((resolve) => closedServer.close(resolve));
-    const closed = await userError(downloadPretrained('tiny', opts({ baseUrl: `http://127.0.0.1:${port}`, retries: 0 })));
-    expect(closed.message).toBe(`http://127.0.0.1:${port}/${SHA}/tiny.pt: download failed (ECONNREFUSED)`);
+    // nothing received: "retrying", never "resuming"
+    const progress = sink();
+    const closed = await userError(downloadPretrained('tiny', opts({ baseUrl: `http://127.0.0.1:${port}`, retries: 1, progressStream: progress })));
+    expect(closed.message).toBe(`http://127.0.0.1:${port}/${SHA}/tiny.pt: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (2 attempts); check the network, or ${MIRROR_HINT}`);
+    expect(progress.text()).toBe(`download tiny.pt: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED); retrying (attempt 2 of 2)\n`);
+    expect(MIRROR_HINT).toMatch(/--base-url or IWPL_ASSETS_BASE_URL/);
+    // .invalid never resolves (RFC 6761)
+    const dns = await userError(downloadPretrained('tiny', opts({ baseUrl: 'http://iwpl-mirror.invalid', retries: 0 })));
+    expect(dns.message).toMatch(/^http:\/\/iwpl-mirror\.invalid\/.*: cannot reach the server: the name iwpl-mirror\.invalid could not be resolved \((ENOTFOUND|EAI_AGAIN)\) \(1 attempt\); check the network/);
+    // a server that accepts the connection and never answers
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const sport = (silent.address() as AddressInfo).port;
+    try {
+      const slow = await userError(downloadPretrained('tiny', opts({ baseUrl: `http://127.0.0.1:${sport}`, retries: 0, answerTimeoutMs: 300 })));
+      expect(slow.message).toContain(`cannot reach the server: 127.0.0.1:${sport} did not answer in time (1 attempt)`);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    expect(readdirSync(tmp)).toEqual([]);
     expect((await userError(downloadPretrained('RN42', opts()))).message).toMatch(/no checkpoint named 'RN42' \(known: tiny, wrong\)/);
+  });
+
+  it('says "resuming from" when part of the file arrived', async () => {
+    plan = ['drop-half', 'normal'];
+    const progress = sink();
+    await downloadPretrained('tiny', opts({ retries: 1, progressStream: progress }));
+    expect(progress.text()).toMatch(/download tiny\.pt: .* after [\d.]+ MiB; resuming from [\d.]+ MiB \(attempt 2 of 2\)\n/);
+  });
+
+  it('removes a download folder it created when nothing was kept', async () => {
+    const dir = join(tmp, 'new', 'deeper');
+    plan = ['not-found'];
+    await userError(downloadPretrained('tiny', opts({ dir })));
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });
 
@@ -193,7 +227,8 @@ describe('iwpl assets', () => {
     const r = await iwpl(['assets', 'list', '--dir', tmp]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.length).toBe(9);
+    expect(lines.length).toBe(10);
+    expect(lines.shift()).toMatch(/^NAME +FILE +STATUS +URL$/);
     expect(lines[1]).toMatch(/^RN101 +RN101\.pt +downloaded +https:\/\/openaipublic\.azureedge\.net\/clip\/models\/8fa8567b.*\/RN101\.pt$/);
     expect(lines[0]).toMatch(/^RN50 +RN50\.pt +- +https:/);
   });
@@ -230,9 +265,9 @@ describe('iwpl assets', () => {
   it('download: 404 from the server named in IWPL_ASSETS_BASE_URL, and usage errors', async () => {
     const r = await iwpl(['assets', 'download', 'ViT-B/32', '--no-vocab', '--dir', tmp], { IWPL_ASSETS_BASE_URL: `${base}/` });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`iwpl: ${base}/${PRETRAINED['ViT-B-32']!.sha256}/ViT-B-32.pt: HTTP 404 Not Found`);
+    expect(r.stderr).toBe(`iwpl: ${base}/${PRETRAINED['ViT-B-32']!.sha256}/ViT-B-32.pt: HTTP 404 Not Found (the server answered with an error; ${MIRROR_HINT})\n`);
     const bad = await iwpl(['assets', 'download', 'RN50', '--dir', tmp, '--retries', 'x']);
-    expect(bad.stderr).toContain('--retries must be a non-negative integer (got "x")');
+    expect(bad.stderr).toContain('--retries must be an integer >= 0 (got "x")');
     const unknown = await iwpl(['assets', 'download', 'RN42', '--dir', tmp]);
     expect(unknown.stderr).toContain("no official checkpoint named 'RN42'");
   });

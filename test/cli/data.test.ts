@@ -1,6 +1,8 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, createReadStream, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { iwplAsync } from './spawn-iwpl.ts';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +50,7 @@ describe('iwpl data fewshot', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${bad}: wrong split format at train[0]`);
     const r2 = iwpl('data', 'fewshot', '--split', bad, '--shots', 'two', '--seed', '1', '--output', join(tmp, 'x.json'));
-    expect(r2.stderr).toContain('--shots must be an integer (got "two")');
+    expect(r2.stderr).toBe('iwpl: --shots must be an integer >= 1 (got "two")\n');
   });
 });
 
@@ -79,5 +81,55 @@ describe('iwpl data check', () => {
     const r = iwpl('data', 'check', 'oxford_pets', '--root', join(tmp, 'nowhere'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`dataset folder not found: ${join(tmp, 'nowhere', 'oxford_pets')}`);
+  });
+});
+
+describe('iwpl data fewshot --output (util/output.ts rules)', () => {
+  const split = (): string => {
+    const path = join(tmp, 'split-out.json');
+    const entry = (label: number, i: number) => [`c${label}/img_${i}.jpg`, label, `class_${label}`];
+    writeFileSync(path, JSON.stringify({ train: [0, 0, 1, 1].map(entry), val: [0, 1].map(entry), test: [] }));
+    return path;
+  };
+  const args = (out: string) => ['data', 'fewshot', '--split', split(), '--shots', '1', '--seed', '1', '--output', out];
+
+  it('"-" writes to stdout and /dev/stdout too (no file named "-", the symlink /dev/stdout untouched)', async () => {
+    const r = await iwplAsync(args('-'));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).train).toHaveLength(2);
+    expect(r.stderr).toBe('wrote stdout: train 2, val 2\n');
+    const r2 = await iwplAsync(args('/dev/stdout'));
+    expect(JSON.parse(r2.stdout).val).toHaveLength(2);
+    expect(lstatSync('/dev/stdout').isSymbolicLink()).toBe(true);
+    expect(existsSync(join(REPO, '-'))).toBe(false);
+  });
+
+  it('writes a FIFO in place for its reader, and /dev/null as a device', async () => {
+    const fifo = join(tmp, 'few.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const read = new Promise<string>((resolve, reject) => {
+      let text = '';
+      createReadStream(fifo, 'utf8').on('data', (c) => { text += c; }).on('end', () => resolve(text)).on('error', reject);
+    });
+    const r = await iwplAsync(args(fifo));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(await read).train).toHaveLength(2);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    const n = await iwplAsync(args('/dev/null'));
+    expect(n.code).toBe(0);
+    expect(n.stderr).toBe('wrote /dev/null (character device): train 2, val 2\n');
+    expect(lstatSync('/dev/null').isCharacterDevice()).toBe(true);
+  });
+
+  it('follows a symlink to a regular file (the link stays); a folder is one line, exit 1', async () => {
+    writeFileSync(join(tmp, 'few-target.json'), 'old');
+    symlinkSync('few-target.json', join(tmp, 'few-link.json'));
+    const r = await iwplAsync(args(join(tmp, 'few-link.json')));
+    expect(r.code).toBe(0);
+    expect(readlinkSync(join(tmp, 'few-link.json'))).toBe('few-target.json');
+    expect(JSON.parse(readFileSync(join(tmp, 'few-target.json'), 'utf8')).train).toHaveLength(2);
+    const d = await iwplAsync(args(tmp));
+    expect(d.code).toBe(1);
+    expect(d.stderr).toBe(`iwpl: --output ${tmp}: is a folder; give a file name\n`);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,6 +14,8 @@ import { embed, embedWithModel, type EmbedResult } from '../../src/clip/embed.ts
 import { loadClip } from '../../src/clip/model.ts';
 import { ClipTokenizer } from '../../src/clip/tokenizer.ts';
 import { FIXTURES, fixtureVocabPath, maxRelErr, readExpected } from '../clip/clip-fixtures.ts';
+import { iwplAsync } from './spawn-iwpl.ts';
+import { execFileSync } from 'node:child_process';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let dir: string;
@@ -32,7 +34,7 @@ describe('iwpl embed', () => {
     const args = ['embed', '--model', join(FIXTURES, 'tiny-vit.safetensors'), '--vocab', fixtureVocabPath(),
       ...e.images.flatMap((i) => ['--image', join(FIXTURES, i)]), ...e.texts.flatMap((t) => ['--text', t]), '--output', out];
     const r = iwpl(args);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`(^|\\n)wrote ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${e.images.length} image\\(s\\), ${e.texts.length} text\\(s\\)\\n$`));
     expect(r.status).toBe(0);
     const got = JSON.parse(readFileSync(out, 'utf8')) as EmbedResult;
     expect(Object.keys(got).sort()).toEqual(['image_features', 'logits_per_image', 'text_features', 'tokens']);
@@ -76,5 +78,48 @@ describe('iwpl embed', () => {
     expect(onlyImages.text_features).toEqual([]);
     expect(onlyImages.logits_per_image).toEqual([]);
     expect(maxRelErr(onlyImages.image_features, e.image_features.slice(0, 1))).toBeLessThan(1e-4);
+  });
+});
+
+describe('iwpl embed --output (util/output.ts rules)', () => {
+  const base = (): string[] => ['embed', '--model', join(FIXTURES, 'tiny-vit.safetensors'), '--vocab', fixtureVocabPath(), '--text', 'a photo of a cat.'];
+
+  it('"-" writes the JSON to stdout (no file named "-"); --truncate cuts a long text to 77 tokens, EOT last', async () => {
+    const r = await iwplAsync([...base(), '--text', 'cat '.repeat(100), '--truncate', '--output', '-']);
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.stdout) as EmbedResult;
+    expect(got.tokens[1]).toHaveLength(77);
+    expect(got.tokens[1]![76]).toBe(49407);
+    expect(r.stderr).toMatch(/wrote stdout: 0 image\(s\), 2 text\(s\)\n$/);
+    expect(existsSync(join(ROOT, '-'))).toBe(false);
+  });
+
+  it('writes a FIFO in place for its reader', async () => {
+    const fifo = join(dir, 'embed.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const read = new Promise<string>((resolve, reject) => {
+      let text = '';
+      createReadStream(fifo, 'utf8').on('data', (c) => { text += c; }).on('end', () => resolve(text)).on('error', reject);
+    });
+    const r = await iwplAsync([...base(), '--output', fifo]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(await read) as EmbedResult).text_features).toHaveLength(1);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(r.stderr).toContain(`wrote ${fifo} (named pipe)`);
+  });
+
+  it('writes /dev/null through a symlink without touching the link; follows a symlink to a regular file', async () => {
+    const nullLink = join(dir, 'null-link');
+    symlinkSync('/dev/null', nullLink);
+    const r1 = await iwplAsync([...base(), '--output', nullLink]);
+    expect(r1.code).toBe(0);
+    expect(readlinkSync(nullLink)).toBe('/dev/null');
+    expect(lstatSync('/dev/null').isCharacterDevice()).toBe(true);
+    writeFileSync(join(dir, 'target.json'), 'old');
+    symlinkSync('target.json', join(dir, 'file-link'));
+    const r2 = await iwplAsync([...base(), '--output', join(dir, 'file-link')]);
+    expect(r2.code).toBe(0);
+    expect(lstatSync(join(dir, 'file-link')).isSymbolicLink()).toBe(true);
+    expect((JSON.parse(readFileSync(join(dir, 'target.json'), 'utf8')) as EmbedResult).tokens).toHaveLength(1);
   });
 });

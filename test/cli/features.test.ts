@@ -1,6 +1,8 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, createReadStream, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import { iwplAsync } from './spawn-iwpl.ts';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +82,24 @@ describe('iwpl features', () => {
     } finally {
       model.dispose();
     }
+  });
+
+  it('--export: a symlink to a folder is followed, a FIFO inside is written in place for its reader', async () => {
+    const real = join(tmp, 'export-real');
+    mkdirSync(real);
+    symlinkSync(real, join(tmp, 'export-link'));
+    const fifo = join(real, 'train.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    const read = new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      createReadStream(fifo).on('data', (c) => chunks.push(c as Buffer)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+    });
+    const r = await iwplAsync([...args(), '--export', join(tmp, 'export-link')]);
+    expect(r.code).toBe(0);
+    const { tensors } = parseSafetensors(await read, 'fifo');
+    expect(tensors.get('features')!.shape).toEqual([3, 32]);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(lstatSync(join(tmp, 'export-link')).isSymbolicLink()).toBe(true);
   });
 
   it('names a missing model file', () => {

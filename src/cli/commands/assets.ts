@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { PRETRAINED, getPretrained } from '../../clip/pretrained.ts';
 import { defaultAssetsDir, downloadPretrained, downloadVocab } from '../../clip/download.ts';
 import { UserError } from '../../util/errors.ts';
+import { checkOutputFolder } from '../../util/output.ts';
+import { parseIntFlag } from '../flags.ts';
 
 /** Adds `iwpl assets` to the program. */
 export function registerAssets(program: Command): void {
@@ -15,9 +17,10 @@ export function registerAssets(program: Command): void {
     .option('--dir <dir>', 'download folder (default: $IWPL_ASSETS_DIR or ~/.cache/iwpl/clip)')
     .action((opts: { dir?: string }) => {
       const dir = opts.dir ?? defaultAssetsDir();
+      const row = (name: string, file: string, status: string, url: string): string => `${name.padEnd(16)} ${file.padEnd(20)} ${status.padEnd(11)} ${url}\n`;
+      process.stdout.write(row('NAME', 'FILE', 'STATUS', 'URL'));
       for (const [name, e] of Object.entries(PRETRAINED)) {
-        const here = existsSync(join(dir, e.file)) ? 'downloaded' : '-';
-        process.stdout.write(`${name.padEnd(16)} ${e.file.padEnd(20)} ${here.padEnd(11)} ${e.url}\n`);
+        process.stdout.write(row(name, e.file, existsSync(join(dir, e.file)) ? 'downloaded' : '-', e.url));
       }
     });
 
@@ -27,10 +30,14 @@ export function registerAssets(program: Command): void {
     .option('--no-vocab', 'do not fetch the BPE vocabulary')
     .option('--dir <dir>', 'download folder (default: $IWPL_ASSETS_DIR or ~/.cache/iwpl/clip)')
     .option('--base-url <url>', 'serve <url>/<sha256>/<file> instead of OpenAI\'s server (default: $IWPL_ASSETS_BASE_URL)')
-    .option('--retries <n>', 'attempts after a dropped connection, each resuming', '3')
+    .option('--retries <n>', 'further attempts after a failed or dropped connection (each resumes what arrived)', '3')
     .action(async (names: string[], opts: { dir?: string; baseUrl?: string; retries: string; vocab: boolean }) => {
-      if (!/^\d+$/.test(opts.retries)) throw new UserError(`--retries must be a non-negative integer (got "${opts.retries}")`);
-      const options = { dir: opts.dir, baseUrl: opts.baseUrl, retries: Number(opts.retries) };
+      const options = { dir: opts.dir, baseUrl: opts.baseUrl, retries: parseIntFlag('--retries', opts.retries, 0) };
+      await checkOutputFolder(opts.dir ?? defaultAssetsDir(), opts.dir !== undefined ? '--dir' : process.env.IWPL_ASSETS_DIR ? 'IWPL_ASSETS_DIR' : 'download folder');
+      const base = opts.baseUrl ?? process.env.IWPL_ASSETS_BASE_URL;
+      if (base && !/^https?:\/\/[^/]/.test(base)) {
+        throw new UserError(`${opts.baseUrl !== undefined ? '--base-url' : 'IWPL_ASSETS_BASE_URL'} "${base}" is not an http(s):// URL`);
+      }
       const models = names.filter((n) => n !== 'vocab');
       models.forEach((name) => getPretrained(name)); // every name checked before anything is fetched
       const jobs: [string, () => ReturnType<typeof downloadVocab>][] = models.map((name) => [name, () => downloadPretrained(name, options)]);

@@ -1,21 +1,18 @@
 /** `iwpl data check` and `iwpl data fewshot`: dataset validation and Dassl-identical few-shot splits. */
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.ts';
-import { writeFileAtomic } from '../../util/fs-atomic.ts';
+import { checkOutput, writeOutput } from '../../util/output.ts';
 import { createProgress, type Progress } from '../../util/progress.ts';
 import { getDataset } from '../../data/registry.ts';
 import { checkDataset, type CheckReport } from '../../data/check.ts';
 import { parseSplitObject, readJsonFile } from '../../data/splits.ts';
 import { coopFewShot } from '../../data/few-shot.ts';
 import { decodeImage } from '../../image/decode.ts';
+import { parseBigIntFlag, parseIntFlag } from '../flags.ts';
+import { registerDataDownload } from './data-download.ts';
 
-/** Parses a non-negative (or, with `allowNegative`, any) integer flag, naming the flag on failure. */
-export function parseIntFlag(flag: string, value: string, allowNegative = false): number {
-  if (!/^-?\d+$/.test(value.trim())) throw new UserError(`${flag} must be an integer (got "${value}")`);
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || (!allowNegative && n < 0)) throw new UserError(`${flag} must be a ${allowNegative ? '' : 'non-negative '}integer (got "${value}")`);
-  return n;
-}
+/** Moved to cli/flags.ts (shared by every command); re-exported for existing callers. */
+export { parseIntFlag };
 
 function printReport(r: CheckReport, out: NodeJS.WritableStream): void {
   if (r.error !== null) {
@@ -54,21 +51,22 @@ export function registerData(program: Command): void {
       }
     });
 
+  registerDataDownload(data);
+
   data.command('fewshot')
     .description('pick K shots per class from a split file exactly as CoOp/Dassl do for a seed (train K, val min(K,4))')
     .requiredOption('--split <file>', 'CoOp split file (split_zhou_<Name>.json)')
     .requiredOption('--shots <k>', 'shots per class (K)')
     .requiredOption('--seed <s>', 'seed, as random.seed(S)')
-    .requiredOption('--output <file>', 'where to write {"train": [[path, label, classname], ...], "val": [...]}')
+    .requiredOption('--output <file>', 'where to write {"train": [[path, label, classname], ...], "val": [...]}: a file (replaced atomically), "-" for stdout, a named pipe or a device')
     .action(async (opts: { split: string; shots: string; seed: string; output: string }) => {
-      const shots = parseIntFlag('--shots', opts.shots);
-      if (shots < 1) throw new UserError(`--shots must be at least 1 (got ${shots})`);
-      const seedText = opts.seed.trim();
-      if (!/^-?\d+$/.test(seedText)) throw new UserError(`--seed must be an integer (got "${opts.seed}")`);
+      const shots = parseIntFlag('--shots', opts.shots, 1);
+      const seed = parseBigIntFlag('--seed', opts.seed);
+      const out = await checkOutput(opts.output, '--output');
       const parsed = parseSplitObject(await readJsonFile(opts.split, 'split file'), opts.split, ['train', 'val']);
-      const few = coopFewShot(parsed.train, parsed.val, shots, BigInt(seedText));
+      const few = coopFewShot(parsed.train, parsed.val, shots, seed);
       const rows = (items: typeof parsed.train) => items.map((e) => [e.relpath, e.label, e.classname]);
-      await writeFileAtomic(opts.output, `${JSON.stringify({ train: rows(few.train), val: rows(few.val) })}\n`);
-      process.stderr.write(`wrote ${opts.output}: train ${few.train.length}, val ${few.val.length}\n`);
+      await writeOutput(out, `${JSON.stringify({ train: rows(few.train), val: rows(few.val) })}\n`);
+      process.stderr.write(`wrote ${out.description}: train ${few.train.length}, val ${few.val.length}\n`);
     });
 }

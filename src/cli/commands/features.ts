@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/fs-atomic.ts';
+import { checkOutputFolder, writeOutputFile } from '../../util/output.ts';
 import { sha256File } from '../../util/hash.ts';
 import { createProgress } from '../../util/progress.ts';
 import { serializeSafetensors } from '../../io/safetensors.ts';
@@ -23,7 +24,7 @@ import { loadClip, type ClipModel } from '../../clip/model.ts';
 import type { ClipConfig } from '../../clip/config.ts';
 import { clipResizeCrop } from '../../clip/preprocess.ts';
 import { encodeBatches } from '../../clip/encode-images.ts';
-import { parseIntFlag } from './data.ts';
+import { parseIntFlag } from '../flags.ts';
 
 /** Moved to clip/encode-images.ts; re-exported for existing callers. */
 export { encodeBatches };
@@ -61,16 +62,17 @@ export function registerFeatures(program: Command): void {
     .option('--view-seed <s>', 'seed of the view bank', String(DEFAULT_VIEW_BANK.seed))
     .option('--batch <n>', 'images per forward pass', '32')
     .option('--chunk <n>', 'images per cache shard (the unit of resumption)', '256')
-    .option('--export <dir>', 'also write <split>.safetensors (features [n,d], labels [n]) there')
+    .option('--export <dir>', 'also write <split>.safetensors (features [n,d], labels [n]) into this folder (created if missing; each file replaced atomically)')
     .action(async (name: string, opts: FeaturesOptions) => {
       const spec = getDataset(name);
       const splits = opts.splits.split(',').map((s) => s.trim()).filter(Boolean);
       for (const s of splits) if (!(SPLIT_NAMES as readonly string[]).includes(s)) throw new UserError(`--splits: unknown split "${s}" (valid: ${SPLIT_NAMES.join(', ')})`);
-      const batch = Math.max(1, parseIntFlag('--batch', opts.batch));
-      const chunkSize = Math.max(1, parseIntFlag('--chunk', opts.chunk));
-      const views = opts.views === undefined ? 0 : parseIntFlag('--views', opts.views);
+      const batch = parseIntFlag('--batch', opts.batch, 1);
+      const chunkSize = parseIntFlag('--chunk', opts.chunk, 1);
+      const views = opts.views === undefined ? 0 : parseIntFlag('--views', opts.views, 0);
       const bank: ViewBankConfig = { ...DEFAULT_VIEW_BANK, views, seed: parseIntFlag('--view-seed', opts.viewSeed) };
       const cacheDir = opts.cache ?? join(process.env.IWPL_CACHE ?? join(homedir(), '.cache', 'iwpl'), 'features');
+      if (opts.export !== undefined) await checkOutputFolder(opts.export, '--export'); // before any work
 
       const data = await spec.load(opts.root);
       const weightsSha256 = await sha256File(opts.model);
@@ -121,5 +123,5 @@ async function exportSplit(dir: string, name: string, set: FeatureSet, items: re
     ['labels', { shape: [items.length], data: Float32Array.from(items, (d) => d.label) }],
   ]);
   const metadata = { paths: JSON.stringify(items.map((d) => d.relpath)) };
-  await writeFileAtomic(join(dir, `${name}.safetensors`), serializeSafetensors(tensors, metadata));
+  await writeOutputFile(join(dir, `${name}.safetensors`), serializeSafetensors(tensors, metadata), '--export');
 }
