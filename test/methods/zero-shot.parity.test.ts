@@ -1,9 +1,13 @@
 /**
  * Zero-shot CLIP against OpenAI's own code (test/fixtures/make/make_zeroshot_fixtures.py): a held-out
  * tiny CLIP and a generated OxfordPets in CoOp's layout, read by the project's loader, image features
- * from our preprocessing and image tower; predictions equal, logits within 1e-4 (relative to
- * max(1, |logit|)), for CoOp's single template and for the ZeroshotCLIP2 ensemble.
+ * from the runner's CachedFeatureSource (our preprocessing and image tower, through the feature
+ * cache); predictions equal, logits within 1e-4 (relative to max(1, |logit|)), for CoOp's single
+ * template and for the ZeroshotCLIP2 ensemble.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/select.ts';
 import { tensorsLeakedPerCall } from '../../src/backend/memory.ts';
@@ -13,13 +17,16 @@ import { classTextFeatures } from '../../src/methods/text-prototypes.ts';
 import { templatesFor } from '../../src/methods/templates.ts';
 import type { MethodContext } from '../../src/methods/types.ts';
 import { zeroShotMethod } from '../../src/methods/zero-shot.ts';
+import { CachedFeatureSource } from '../../src/experiment/feature-source.ts';
+import { sha256File } from '../../src/util/hash.ts';
 import { argmaxRows, maxRelErr } from '../clip/clip-fixtures.ts';
-import { loadHeldOutClip, loadPetsData, PlainFeatureSource, readZeroShotExpected, type ZeroShotExpected } from './zeroshot-fixtures.ts';
+import { loadHeldOutClip, loadPetsData, readZeroShotExpected, ZS_FIXTURES, type ZeroShotExpected } from './zeroshot-fixtures.ts';
 
 const e: ZeroShotExpected = readZeroShotExpected();
 let model: ClipModel;
 let tokenizer: ClipTokenizer;
 let ctx: MethodContext;
+let cacheDir: string | undefined;
 
 /** Row-major scores → rows. */
 function toRows(scores: Float32Array, classes: number): number[][] {
@@ -29,10 +36,18 @@ function toRows(scores: Float32Array, classes: number): number[][] {
 beforeAll(async () => {
   await initBackend();
   ({ model, tokenizer } = await loadHeldOutClip(e));
-  const { data } = await loadPetsData();
-  ctx = { model, tokenizer, data, features: new PlainFeatureSource(model), shots: 0, seed: 1 };
+  const { splits, data } = await loadPetsData();
+  cacheDir = await mkdtemp(join(tmpdir(), 'iwpl-zeroshot-'));
+  const features = new CachedFeatureSource({
+    cacheDir, model, dataset: splits, views: 0, progressStream: process.stderr,
+    weightsSha256: await sha256File(join(ZS_FIXTURES, 'tiny-clip.safetensors')),
+  });
+  ctx = { model, tokenizer, data, features, shots: 0, seed: 1 };
 });
-afterAll(() => model?.dispose());
+afterAll(async () => {
+  model?.dispose();
+  if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+});
 
 describe('zero-shot CLIP on the held-out tiny CLIP and OxfordPets layout', () => {
   it('reads the dataset as the fixture wrote it', () => {

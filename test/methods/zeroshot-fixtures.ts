@@ -1,19 +1,16 @@
 /**
  * Loaders for the zero-shot parity fixture (test/fixtures/make/make_zeroshot_fixtures.py): the
- * held-out tiny CLIP, the tiny OxfordPets in CoOp's layout, and a plain FeatureSource that runs
- * the image tower on CLIP's test transform.
+ * held-out tiny CLIP and the tiny OxfordPets in CoOp's layout.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { ClipModel } from '../../src/clip/model.ts';
 import { ClipTokenizer } from '../../src/clip/tokenizer.ts';
-import { preprocessFileForClip } from '../../src/clip/preprocess.ts';
 import { loadStateDict } from '../../src/clip/weights/load.ts';
 import { validateStateDict } from '../../src/clip/weights/state-dict.ts';
 import { getDataset } from '../../src/data/registry.ts';
-import type { Datum, DatasetSplits } from '../../src/data/types.ts';
-import type { FeatureMatrix, FeatureSource, MethodData } from '../../src/methods/types.ts';
+import type { DatasetSplits } from '../../src/data/types.ts';
+import type { MethodData } from '../../src/methods/types.ts';
 import { configOf, fixtureVocabPath, type Expected } from '../clip/clip-fixtures.ts';
 
 /** Folder of the zero-shot fixture (also the data root: it holds `oxford_pets/`). */
@@ -64,37 +61,4 @@ export async function loadPetsData(): Promise<{ splits: DatasetSplits; data: Met
     train: splits.train, val: splits.val, fullTrain: splits.train, fullVal: splits.val, test: splits.test,
   };
   return { splits, data };
-}
-
-/**
- * A FeatureSource with the test transform only (Dassl reads RGB first, then CLIP's _transform),
- * encoding every request afresh; the other views are not part of the zero-shot fixture.
- */
-export class PlainFeatureSource implements FeatureSource {
-  readonly views = 0;
-  constructor(private readonly model: ClipModel, private readonly batch = 8) {}
-
-  async plain(items: readonly Datum[]): Promise<FeatureMatrix> {
-    const size = this.model.config.vision.imageSize;
-    const dim = this.model.config.embedDim;
-    const out = new Float32Array(items.length * dim);
-    for (let start = 0; start < items.length; start += this.batch) {
-      const chunk = items.slice(start, start + this.batch);
-      const pixels = await Promise.all(chunk.map((d) => preprocessFileForClip(d.impath, size, { convertFirst: true })));
-      const flat = new Float32Array(chunk.length * size * size * 3);
-      pixels.forEach((p, i) => flat.set(p, i * p.length));
-      const feats = tf.tidy(() => this.model.encodeImage(tf.tensor4d(flat, [chunk.length, size, size, 3])));
-      out.set(feats.dataSync(), start * dim);
-      feats.dispose();
-    }
-    return { data: out, rows: items.length, dim };
-  }
-
-  augmented(): Promise<FeatureMatrix> {
-    throw new Error('PlainFeatureSource has no augmented views');
-  }
-
-  fiveCrop(): Promise<FeatureMatrix> {
-    throw new Error('PlainFeatureSource has no five-crop views');
-  }
 }
