@@ -15,6 +15,8 @@ export default defineConfig({
       { extends: true, test: { name: 'tensorflow', include: ['test/**/*.test.ts'], env: { IWPL_BACKEND: 'tensorflow', IWPL_THREADS: THREADS_PER_WORKER } } },
       { extends: true, test: { name: 'wasm', include: ['test/**/*.parity.test.ts'], env: { IWPL_BACKEND: 'wasm' } } },
     ],
+    // fails the run when a test leaves a temp folder behind (and gives the run its own TMPDIR)
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     maxWorkers: WORKERS,
     testTimeout: 120_000,

@@ -1,6 +1,7 @@
 /** Shared by the tracking tests: a real MLflow server per test file, and MLflow's Python reader. */
+import { afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,17 +10,35 @@ import { MLFLOW_BIN, VENV_PYTHON, startLocalMlflow, type LocalMlflow } from '../
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Starts a server; fails (never skips) when the venv lacks MLflow. */
+/** Temp folders made by {@link tempDir} and not yet removed. */
+const made: string[] = [];
+
+// Every test file that imports these helpers removes their folders at its end. Registered at
+// import, so it runs after the file's own afterAll hooks (vitest runs them as a stack): servers
+// are stopped before their folders go.
+afterAll(() => removeTempDirs());
+
+/** A new temp folder, removed at the end of the test file ({@link removeTempDirs}). */
+export function tempDir(prefix = 'iwpl-track-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder {@link tempDir} made (servers' data folders included). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Starts a server in a {@link tempDir} folder (removed by {@link removeTempDirs}); fails (never
+ * skips) when the venv lacks MLflow.
+ */
 export async function startServer(): Promise<LocalMlflow> {
   if (!existsSync(MLFLOW_BIN)) {
     throw new Error(`MLflow is missing (${MLFLOW_BIN}): run \`bash tracking/setup.sh\` to create tracking/.venv with the pinned MLflow`);
   }
-  return startLocalMlflow();
-}
-
-/** A new temp folder. */
-export function tempDir(prefix = 'iwpl-track-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return startLocalMlflow({ dir: tempDir('iwpl-mlflow-') });
 }
 
 /** What read_with_mlflow.py prints for one run. */
@@ -40,9 +59,14 @@ export interface PyRun {
 
 /** Reads experiment `name` back with MLflow's own Python client. */
 export async function readWithMlflow(uri: string, name: string): Promise<{ frame_rows: number; frame_columns: string[]; runs: PyRun[] }> {
-  const { stdout } = await promisify(execFile)(VENV_PYTHON, [join(here, 'read_with_mlflow.py'), uri, name, tempDir('iwpl-dl-')], {
-    maxBuffer: 64 << 20,
-    env: { ...process.env, MLFLOW_TRACKING_URI: uri, GIT_PYTHON_REFRESH: 'quiet' },
-  });
-  return JSON.parse(stdout) as { frame_rows: number; frame_columns: string[]; runs: PyRun[] };
+  const downloads = mkdtempSync(join(tmpdir(), 'iwpl-dl-'));
+  try {
+    const { stdout } = await promisify(execFile)(VENV_PYTHON, [join(here, 'read_with_mlflow.py'), uri, name, downloads], {
+      maxBuffer: 64 << 20,
+      env: { ...process.env, MLFLOW_TRACKING_URI: uri, GIT_PYTHON_REFRESH: 'quiet' },
+    });
+    return JSON.parse(stdout) as { frame_rows: number; frame_columns: string[]; runs: PyRun[] };
+  } finally {
+    rmSync(downloads, { recursive: true, force: true });
+  }
 }

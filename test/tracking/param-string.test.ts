@@ -3,8 +3,8 @@
  * own str() on a generated table (test/fixtures/make/make_param_str_golden.py), and end to end
  * through the offline store.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paramString, pythonFloatRepr } from '../../src/tracking/param-string.ts';
 import { OfflineTracker, readOfflineRun } from '../../src/tracking/offline.ts';
@@ -19,8 +19,6 @@ function doubleOf(hex: string): number {
   return new DataView(Uint8Array.from(Buffer.from(hex, 'hex')).buffer).getFloat64(0, false);
 }
 
-const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
 describe('paramString = Python str()', () => {
   it(`matches CPython on ${golden.rows.length} values (floats as repr, safe integers as int)`, () => {
@@ -66,8 +64,7 @@ describe('paramString = Python str()', () => {
   });
 
   it('logParams stores the Python strings (offline store)', async () => {
-    const dir = tempDir('iwpl-params-');
-    dirs.push(dir);
+    const dir = tempDir('iwpl-params-'); // removed by helpers.ts at the end of the file
     const tracker = new OfflineTracker({ dir, buffer: { intervalMs: 0 } });
     const run = await tracker.startRun({ experimentName: 'iwpl/params' });
     await run.logParams({ use_amp: true, lr: 2.5e-5, wd: 1e-7, shots: 16, big: 1e16, none: null, name: 'coop' });
