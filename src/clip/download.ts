@@ -5,15 +5,13 @@
  * Failures say which: the host could not be reached (name not resolved, connection refused, no
  * answer in time) or it answered with an HTTP error; both name the mirror settings.
  */
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PRETRAINED, VOCAB, type PretrainedEntry } from './pretrained.ts';
 import { canonicalModelName } from './config-registry.ts';
-import { createProgress } from '../util/progress.ts';
 import { UserError } from '../util/errors.ts';
-import { sha256File } from '../util/hash.ts';
+import { downloadFile, formatBytes } from '../io/http-download.ts';
 
 /** Options of {@link downloadPretrained} and {@link downloadVerified}. */
 export interface DownloadOptions {
@@ -51,136 +49,26 @@ export function defaultAssetsDir(): string {
 }
 
 /** Bytes as "12.3 MiB" (binary units). */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${i === 0 ? n.toFixed(0) : n.toFixed(1)} ${units[i]}`;
-}
-
-
-async function sizeOf(path: string): Promise<number | undefined> {
-  try { return (await stat(path)).size; } catch { return undefined; }
-}
-
-/** A transfer that stopped early (network error, dropped connection): resumable. */
-class Interrupted extends Error {
-  /** True when no answer came at all (name not resolved, refused, timed out). */
-  constructor(message: string, readonly unreachable = false) {
-    super(message);
-  }
-}
-
-const MIB = 1024 * 1024;
+export { formatBytes };
 
 /** Where downloads can come from instead of OpenAI's server (named in failure messages). */
 export const MIRROR_HINT = 'a mirror serving <url>/<sha256>/<file> can be given with --base-url or IWPL_ASSETS_BASE_URL';
 
-/** Why a request got no answer, in words, from undici's error cause codes. */
-function unreachableReason(code: string | undefined, host: string, timedOut: boolean): string {
-  if (timedOut || code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `${host} did not answer in time`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return `the name ${host.replace(/:\d+$/, '')} could not be resolved (${code})`;
-  if (code === 'ECONNREFUSED') return `${host} refused the connection (ECONNREFUSED)`;
-  if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return `no route to ${host} (${code})`;
-  return `${host} could not be reached (${code ?? 'network error'})`;
-}
-
-/** One HTTP request, appending to `part` (from its current size when the server honours Range). */
-async function attempt(url: string, part: string, label: string, stream: NodeJS.WritableStream, answerTimeoutMs: number): Promise<number> {
-  let have = (await sizeOf(part)) ?? 0;
-  let res: Response;
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), answerTimeoutMs);
-  try {
-    res = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow', signal: abort.signal });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    if (!URL.canParse(url)) throw new UserError(`${url}: not a URL (check --base-url / IWPL_ASSETS_BASE_URL)`);
-    throw new Interrupted(`cannot reach the server: ${unreachableReason(cause?.code, new URL(url).host, abort.signal.aborted)}`, true);
-  } finally {
-    clearTimeout(timer);
-  }
-  if (res.status === 416 && have > 0) { await res.body?.cancel(); return have; } // nothing left to send: the hash decides
-  let total: number | undefined;
-  if (res.status === 206) {
-    const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-    if (!m || Number(m[1]) !== have) { await res.body?.cancel(); throw new UserError(`${url}: server sent a range starting elsewhere (${res.headers.get('content-range')}) than asked (${have})`); }
-    if (m[2] !== '*') total = Number(m[2]);
-  } else if (res.status === 200) {
-    have = 0; // the server ignored Range (or there was nothing to resume): start over
-  } else {
-    await res.body?.cancel();
-    throw new UserError(`${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} (the server answered with an error; ${MIRROR_HINT})`);
-  }
-  const length = res.headers.get('content-length');
-  if (total === undefined && length !== null) total = have + Number(length);
-  const progress = createProgress({ label, total: total === undefined ? undefined : total / MIB, unit: 'MiB', format: (n) => n.toFixed(1), stream });
-  if (have > 0) progress.set(have / MIB);
-  const file = await open(part, have > 0 ? 'a' : 'w');
-  let written = have;
-  try {
-    if (res.body) {
-      for await (const chunk of res.body) {
-        await file.write(chunk);
-        written += chunk.byteLength;
-        progress.tick(chunk.byteLength / MIB);
-      }
-    }
-    await file.sync();
-  } catch (err) {
-    throw new Interrupted(`${(err as Error).message} after ${formatBytes(written)}`);
-  } finally {
-    await file.close();
-    progress.done();
-  }
-  if (total !== undefined && written < total) throw new Interrupted(`connection closed after ${formatBytes(written)} of ${formatBytes(total)}`);
-  return written;
-}
-
 /**
- * Downloads `url` to `dest` and checks its SHA-256; resumes from `dest + ".part"` if one is there.
+ * Downloads `url` to `dest` and checks its SHA-256; resumes from `dest + ".part"` if one is there
+ * (the transfer itself is io/http-download.ts, shared with the dataset downloads).
  * A `dest` that already has the right hash is kept as is.
  * @throws UserError on HTTP errors, a hash mismatch (both hashes named; nothing left behind),
  *   or a transfer still interrupted after the retries (the `.part` file is kept for the next run).
  */
 export async function downloadVerified(url: string, sha256: string, dest: string, options: DownloadOptions = {}): Promise<DownloadResult> {
-  const stream = options.progressStream ?? process.stderr;
-  const retries = options.retries ?? 3;
-  const label = `download ${dest.split(/[\\/]/).pop()}`;
-  const existing = await sizeOf(dest);
-  if (existing !== undefined) {
-    if ((await sha256File(dest)) === sha256) return { path: dest, bytes: existing, reused: true, resumedFrom: 0 };
-    stream.write(`${dest} exists but its SHA-256 does not match; downloading it again\n`);
-  }
-  const part = `${dest}.part`;
-  const resumedFrom = (await sizeOf(part)) ?? 0;
-  let bytes = 0;
-  for (let tries = 0; ; tries++) {
-    try {
-      bytes = await attempt(url, part, label, stream, options.answerTimeoutMs ?? 60_000);
-      break;
-    } catch (err) {
-      if (!(err instanceof Interrupted)) throw err;
-      const kept = (await sizeOf(part)) ?? 0;
-      if (tries >= retries) {
-        const attempts = `${tries + 1} attempt${tries === 0 ? '' : 's'}`;
-        if (kept > 0) throw new UserError(`${url}: download interrupted (${err.message}) after ${attempts}; ${formatBytes(kept)} kept in ${part}: run the command again to resume`);
-        throw new UserError(err.unreachable
-          ? `${url}: ${err.message} (${attempts}); check the network, or ${MIRROR_HINT}`
-          : `${url}: download failed (${err.message}) after ${attempts}; ${MIRROR_HINT}`);
-      }
-      const next = kept > 0 ? `resuming from ${formatBytes(kept)}` : 'retrying';
-      stream.write(`${label}: ${err.message}; ${next} (attempt ${tries + 2} of ${retries + 1})\n`);
-      await sleep((options.retryDelayMs ?? 1000) * 2 ** tries);
-    }
-  }
-  const actual = await sha256File(part);
-  if (actual !== sha256) {
-    await rm(part, { force: true });
-    throw new UserError(`${url}: SHA-256 mismatch: expected ${sha256}, got ${actual} (${formatBytes(bytes)}); the download was deleted`);
-  }
-  await rename(part, dest);
-  return { path: dest, bytes, reused: false, resumedFrom };
+  return downloadFile(url, dest, { sha256 }, {
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.retryDelayMs === undefined ? {} : { retryDelayMs: options.retryDelayMs }),
+    ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
+    ...(options.progressStream === undefined ? {} : { progressStream: options.progressStream }),
+    mirrorHint: MIRROR_HINT,
+  });
 }
 
 /** Downloads one table entry into `options.dir`, from `options.baseUrl` when given. */
