@@ -6,7 +6,7 @@
  * checked (checkDataset: every split image present, CoOp's class and image counts) and only then
  * renamed to `<root>/<dir>`. A failure never leaves a half-built `<root>/<dir>`.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { createProgress } from '../util/progress.ts';
@@ -76,8 +76,14 @@ async function findLocal(file: SourceFile, from: string): Promise<{ readonly fil
 
 /** Whether a file starts like a web page (what Google Drive or a mirror sends instead of a file). */
 async function looksLikeHtml(path: string): Promise<boolean> {
-  const head = (await readFile(path)).subarray(0, 512).toString('utf8').trimStart().toLowerCase();
-  return head.startsWith('<!doctype html') || head.startsWith('<html');
+  const fh = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(512), 0, 512, 0);
+    const head = buffer.subarray(0, bytesRead).toString('utf8').trimStart().toLowerCase();
+    return head.startsWith('<!doctype html') || head.startsWith('<html');
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The one-line manual step for a Google Drive file. */
