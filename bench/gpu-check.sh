@@ -3,7 +3,7 @@
 #   1. installs the GPU build (npm run setup:native -- --gpu: tensorflow 2.21.0 + CUDA 12 wheels from
 #      PyPI, hash-pinned; needs network to PyPI/npm the first time, an NVIDIA driver for CUDA 12),
 #   2. `iwpl backend --json` (does TensorFlow place ops on the GPU?),
-#   3. the CLIP parity tests (test/clip/*.parity.test.ts) on IWPL_BACKEND=tensorflow,
+#   3. the CLIP parity tests (test/clip/*.parity.test.ts: values, gradients, leaks) on IWPL_BACKEND=tensorflow,
 #   4. npm run bench:clip on IWPL_BACKEND=tensorflow,
 # and prints ONE JSON object on stdout (progress and logs go to stderr and $OUT_DIR).
 # The GPU build stays active afterwards; `npm run setup:native` switches back to the CPU build.
@@ -36,7 +36,7 @@ rc_setup=$(run_step setup-gpu 330 npm run setup:native -- --gpu)
 
 export IWPL_BACKEND=tensorflow
 rc_backend=$(run_step backend 60 node bin/iwpl.js backend --json)
-rc_parity=$(run_step parity 150 npx vitest run --project tensorflow test/clip/ --reporter=json \
+rc_parity=$(run_step parity 150 npx vitest run --project tensorflow test/clip/*.parity.test.ts --reporter=json \
   --outputFile="$OUT_DIR/parity.json")
 rc_bench=$(run_step bench-clip 150 npm run --silent bench:clip) # one JSON object on stdout
 

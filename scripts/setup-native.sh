@@ -10,7 +10,7 @@
 #   cpu (default): tensorflow-cpu wheel (pinned version + SHA-256), kept in ${IWPL_CACHE:-~/.cache/iwpl}/wheels;
 #                  its 2 libraries and the headers the binding includes go to <pkg>/deps/cpu.
 #   --gpu:         tensorflow wheel + the nvidia-*-cu12 wheels of its and-cuda extra, all
-#                  hash-pinned (scripts/native/gpu-requirements.txt), installed by pip into
+#                  hash-pinned (scripts/native/gpu-requirements.txt), kept in $WHEELS/gpu, installed by pip into
 #                  <pkg>/deps/gpu/site (site-packages layout), so libtensorflow's RUNPATH
 #                  $ORIGIN/../nvidia/*/lib finds CUDA. Needs an NVIDIA driver for CUDA 12.
 #
@@ -140,14 +140,17 @@ install_gpu() {
   need_python
   mkdir -p "$DEPS" "$WHEELS"
   local tmp; tmp=$(mktemp -d "$DEPS/.gpu.partial-XXXXXX") && chmod 755 "$tmp"
-  log "installing tensorflow==$TF_VERSION and its CUDA 12 wheels with pip (several GB)"
-  # --require-hashes: every file pip installs must match a pinned SHA-256. The downloaded wheels
-  # are kept in the cache (pip's own, under $WHEELS/pip-cache) for the next run.
-  python3 -m pip install --quiet --no-deps --require-hashes --only-binary=:all: \
-    --python-version 3.11 --implementation cp --abi cp311 \
-    --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-    --cache-dir "$WHEELS/pip-cache" --target "$tmp/site" -r "$GPU_REQUIREMENTS" ||
-    die "pip install of the GPU wheels failed (is PyPI reachable? see above)"
+  # --require-hashes: every wheel must match its pinned SHA-256. The wheels are kept in
+  # $WHEELS/gpu (pip download skips those already there), so a reinstall after `npm ci` only unpacks.
+  local platform=(--only-binary=:all: --python-version 3.11 --implementation cp --abi cp311
+    --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
+  log "downloading tensorflow==$TF_VERSION and its CUDA 12 wheels with pip (about 3 GB, once)"
+  python3 -m pip download --quiet --no-deps --require-hashes --no-cache-dir "${platform[@]}" \
+    -d "$WHEELS/gpu" -r "$GPU_REQUIREMENTS" || die "pip download of the GPU wheels failed (is PyPI reachable? see above)"
+  log "installing them into deps/gpu/site (several GB unpacked)"
+  python3 -m pip install --quiet --no-deps --require-hashes --no-index --find-links "$WHEELS/gpu" --no-cache-dir \
+    "${platform[@]}" --target "$tmp/site" -r "$GPU_REQUIREMENTS" 2> >(grep -v "Running pip as the 'root' user" >&2) ||
+    die "pip install of the GPU wheels from $WHEELS/gpu failed (see above)"
   [[ -f $tmp/site/tensorflow/libtensorflow_cc.so.2 ]] || die "the tensorflow wheel has no libtensorflow_cc.so.2"
   ln -s libtensorflow_cc.so.2 "$tmp/site/tensorflow/libtensorflow.so"
   ln -s libtensorflow_framework.so.2 "$tmp/site/tensorflow/libtensorflow_framework.so"
@@ -205,6 +208,10 @@ build_binding() {
 [[ -f $PKG/package.json ]] && grep -q "\"version\": \"$TFJS_NODE_VERSION\"" "$PKG/package.json" ||
   die "node_modules/@tensorflow/tfjs-node@$TFJS_NODE_VERSION is missing: run npm ci (it is an optionalDependency)"
 mkdir -p "$DEPS" "$PKG/lib"
+# One run at a time per package (a second waits, then finds the work done): partial folders of a
+# running setup must not be cleaned up by another.
+exec 9>"$PKG/.iwpl-setup.lock"
+flock -n 9 || { log "waiting for another setup-native run to finish"; flock 9; }
 clean_partials
 "install_$variant"
 activate "$variant"
