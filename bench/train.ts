@@ -47,6 +47,7 @@ const { values } = parseArgs({
     'n-ctx': { type: 'string', default: '16' },
     'n-instance-ctx': { type: 'string', default: '4' },
     'prompts-per-class': { type: 'string', default: '2' },
+    'text-chunk': { type: 'string', default: '32' },
     width: { type: 'string' },
     layers: { type: 'string' },
     heads: { type: 'string' },
@@ -66,6 +67,7 @@ const warmup = int('warmup', 0);
 const nCtx = int('n-ctx', 0);
 const nInstance = int('n-instance-ctx', 0);
 const perClass = int('prompts-per-class', 1);
+const textChunk = int('text-chunk', 1);
 
 /** The official config with the text tower optionally shrunk and a minimal (never run) image tower. */
 function benchConfig(): ClipConfig {
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
   const encoder = IwplPromptEncoder.create(model.text, iwplTokens, nCtx, nInstance);
   const init = initContext({ nGlobalCtx: nCtx, nInstanceCtx: nInstance, ctxInit: 'random', instanceInit: 'random' }, size, config.text.width, 1);
   const problem = new IwplProblem(encoder, members, [normalizedRows(features)], init,
-    { trainPromptsPerClass: perClass, aggregate: 'feature', trainObjective: 'class' }, model.logitScale);
+    { trainPromptsPerClass: perClass, aggregate: 'feature', trainObjective: 'class', textChunk }, model.logitScale);
   process.stderr.write(`IWPL (${size} instance prompts)\n`);
   const iwpl = await timeSteps(problem, batches);
   const iwplPrefix = 1 + nCtx;
@@ -201,7 +203,7 @@ async function main(): Promise<void> {
       text_tokens_per_step: coopPrefix + classes * (coopMaxEot + 1 - coopPrefix),
     },
     iwpl: {
-      n_global_ctx: nCtx, n_instance_ctx: nInstance, prompts_per_class: perClass, instance_prompts: size,
+      n_global_ctx: nCtx, n_instance_ctx: nInstance, prompts_per_class: perClass, instance_prompts: size, text_chunk: textChunk,
       ms_per_step: iwpl,
       prompts_per_step: round(mean(unions.map((u) => u.length))),
       text_tokens_per_step: round(mean(iwplTokensPerStep)),

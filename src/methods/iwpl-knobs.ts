@@ -30,6 +30,13 @@ export const iwplKnobsSchema = z.strictObject({
   testTopK: positive.default(4),
   /** Test representative: "feature" (default) = normalised mean of the k prompts' features; "embedding" = encode the prompt whose context is the mean of the k prompts' context vectors (K encodings per test image: an ablation). */
   testAggregate: z.enum(['feature', 'embedding']).default('feature'),
+  /**
+   * Prompts per text-encoder pass in a training step (an execution setting: results are the same).
+   * A larger step union is encoded in chunks and its gradient recomputed chunk by chunk, which
+   * bounds memory (one extra forward pass). Default 32: a step's peak tensor memory at RN50's text
+   * size is then ~1.8 GB (measured, 102 classes × 4 shots; unchunked 8.6 GB, past wasm's 4 GB).
+   */
+  textChunk: positive.default(32),
   /** Epochs; absent = CoOp's (coop.ts coopEpochs: 1 shot 50, 2 and 4 shots 100, 8 and 16 shots 200; ImageNet 50), filled by `resolve`. */
   epochs: positive.optional(),
   /** Images per step. Default 32 (CoOp's train batch). */

@@ -22,6 +22,8 @@ export interface IwplStepKnobs {
   readonly trainPromptsPerClass: number;
   readonly aggregate: Aggregate;
   readonly trainObjective: 'class' | 'prompt';
+  /** Prompts per text-encoder pass (larger unions: chunked, gradient recomputed per chunk; same values). */
+  readonly textChunk: number;
 }
 
 /** Row-wise L2-normalised copy of a feature matrix (features are cached un-normalised). */
@@ -100,8 +102,8 @@ export class IwplProblem implements TrainProblem {
     const step = drawStepPrompts(this.members, batch.indices, this.knobs.trainPromptsPerClass, batch.rng);
     const labels = Array.from(batch.indices, (i) => this.members.labels[i]!);
     const logits = tf.tidy(() => {
-      const text = normalizeRows(this.encoder.encodePrompts(this.variables.global_ctx, this.variables.instance_ctx,
-        step.union, this.members.labels));
+      const text = normalizeRows(this.encoder.encodePromptsChunked(this.variables.global_ctx, this.variables.instance_ctx,
+        step.union, this.members.labels, this.knobs.textChunk));
       const image = this.images(batch);
       return this.knobs.trainObjective === 'class'
         ? classLogits(image, text, step, labels, this.members.byClass.length, this.logitScale, this.knobs.aggregate)

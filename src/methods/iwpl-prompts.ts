@@ -15,6 +15,23 @@ import { SOT_TOKEN } from '../clip/tokenizer.ts';
 import { gatherRows } from '../clip/layers.ts';
 import type { ClassPromptTokens } from './prompt-tokens.ts';
 
+/**
+ * Runs a gradient computation inside another one's backward pass. tfjs 4.22's engine keeps one
+ * tape: a first-order `gradients` call made while an outer backward pass runs starts a fresh tape
+ * and sets the tape to null when done, which would lose the outer tape (its saved tensors leak and
+ * its clean-up throws). The outer tape is put back afterwards; the inner one frees its own saved
+ * tensors as usual, so each call holds only its own activations.
+ */
+function nestedGrads<T>(fn: () => T): T {
+  const state = tf.engine().state;
+  const outer = state.activeTape;
+  try {
+    return fn();
+  } finally {
+    state.activeTape = outer;
+  }
+}
+
 /** The frozen parts of every class's prompt and the encoder call. */
 export class IwplPromptEncoder {
   private constructor(
@@ -94,6 +111,51 @@ export class IwplPromptEncoder {
         : undefined;
       return this.encode(global, rows, prompts.map((j) => labels[j]!));
     });
+  }
+
+  /**
+   * {@link IwplPromptEncoder.encodePrompts} in chunks of at most `chunk` prompts, with a gradient
+   * that recomputes one chunk at a time (gradient checkpointing): the result and the gradients are
+   * the same, but a backward pass holds one chunk's activations instead of every prompt's (tfjs
+   * keeps a taped forward's intermediates until the backward pass ends: ~30–40 MB per prompt at
+   * RN50's text size, more than wasm's 4 GB for IWPL's ~220 prompts per step on 102 classes).
+   * The cost is one extra forward pass of the text tower.
+   */
+  encodePromptsChunked(global: tf.Tensor | undefined, instanceCtx: tf.Tensor | undefined, prompts: readonly number[],
+    labels: ArrayLike<number>, chunk: number): tf.Tensor2D {
+    if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`chunk must be an integer ≥ 1, got ${chunk}`);
+    if (prompts.length <= chunk) return this.encodePrompts(global, instanceCtx, prompts, labels);
+    const parts: (readonly number[])[] = [];
+    for (let s = 0; s < prompts.length; s += chunk) parts.push(prompts.slice(s, s + chunk));
+    const hasGlobal = this.nGlobal > 0;
+    const inputs = [...(hasGlobal ? [global!] : []), ...(this.nInstance > 0 ? [instanceCtx!] : [])];
+    const unpack = (xs: readonly tf.Tensor[]): [tf.Tensor | undefined, tf.Tensor | undefined] =>
+      [hasGlobal ? xs[0] : undefined, this.nInstance > 0 ? xs[hasGlobal ? 1 : 0] : undefined];
+    const encodePart = (xs: readonly tf.Tensor[], part: readonly number[]): tf.Tensor2D => {
+      const [g, u] = unpack(xs);
+      return this.encodePrompts(g, u, part, labels);
+    };
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const xs = args.slice(0, inputs.length) as tf.Tensor[];
+      // Runs inside the custom op: not taped, intermediates freed chunk by chunk.
+      const value = tf.concat(parts.map((part) => tf.tidy(() => encodePart(xs, part))));
+      const gradFunc = (dy: tf.Tensor | tf.Tensor[]): tf.Tensor[] => {
+        const dyAll = Array.isArray(dy) ? dy[0]! : dy;
+        let acc = xs.map((x) => tf.zerosLike(x));
+        let offset = 0;
+        for (const part of parts) {
+          const dyPart = dyAll.slice([offset, 0], [part.length, -1]);
+          offset += part.length;
+          const grads = nestedGrads(() => tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(encodePart(ys, part), dyPart)))(xs));
+          const next = acc.map((a, i) => tf.add(a, grads[i]!));
+          tf.dispose([...acc, ...grads, dyPart]);
+          acc = next;
+        }
+        return acc;
+      };
+      return { value, gradFunc };
+    });
+    return f(...inputs) as tf.Tensor2D;
   }
 
   /** Frees the frozen embeddings. */

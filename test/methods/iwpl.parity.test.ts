@@ -43,10 +43,12 @@ const G = g.setup.nGlobalCtx;
 const L = g.setup.nInstanceCtx;
 const N = g.setup.labels.length;
 const MODES: Record<keyof Golden['step'], IwplStepKnobs> = {
-  class_feature: { trainPromptsPerClass: g.setup.trainPromptsPerClass, aggregate: 'feature', trainObjective: 'class' },
-  class_logit: { trainPromptsPerClass: g.setup.trainPromptsPerClass, aggregate: 'logit', trainObjective: 'class' },
-  prompt: { trainPromptsPerClass: g.setup.trainPromptsPerClass, aggregate: 'feature', trainObjective: 'prompt' },
+  class_feature: { trainPromptsPerClass: g.setup.trainPromptsPerClass, aggregate: 'feature', trainObjective: 'class', textChunk: 32 },
+  class_logit: { trainPromptsPerClass: g.setup.trainPromptsPerClass, aggregate: 'logit', trainObjective: 'class', textChunk: 32 },
+  prompt: { trainPromptsPerClass: g.setup.trainPromptsPerClass, aggregate: 'feature', trainObjective: 'prompt', textChunk: 32 },
 };
+/** Each mode in one text-encoder pass (the union has 7 prompts) and in chunks of 2 with recomputed gradients. */
+const CASES = (Object.keys(MODES) as (keyof Golden['step'])[]).flatMap((mode) => [[mode, 32], [mode, 2]] as const);
 
 let model: ClipModel;
 let tokenizer: ClipTokenizer;
@@ -88,9 +90,9 @@ describe('IWPL step on the tiny RN CLIP vs PyTorch', () => {
     expect(model.logitScale).toBeCloseTo(g.setup.logit_scale, 4);
   });
 
-  it.each(Object.keys(MODES) as (keyof Golden['step'])[])('%s: draw, logits, loss and gradients (within 1e-4 of the largest)', (mode) => {
+  it.each(CASES)('%s, textChunk %i: draw, logits, loss and gradients (within 1e-4 of the largest)', (mode, textChunk) => {
     const ref = g.step[mode];
-    const problem = new IwplProblem(encoder, members, bank, init, MODES[mode], model.logitScale);
+    const problem = new IwplProblem(encoder, members, bank, init, { ...MODES[mode], textChunk }, model.logitScale);
     const { step, logits, targets } = problem.stepLogits(batch());
     expect(step.drawn).toEqual(g.draw.drawn);
     expect(step.own).toEqual(g.draw.own);
@@ -178,6 +180,7 @@ describe('IWPL step on the tiny RN CLIP vs PyTorch', () => {
     const problem = new IwplProblem(encoder, members, bank, init, MODES.class_feature, model.logitScale);
     const { global_ctx: global, instance_ctx: instance } = problem.variables;
     const prompts = encodeAllPrompts(encoder, { global, instance }, members);
+    expect(relErr(encodeAllPrompts(encoder, { global, instance }, members, 3), prompts)).toBeLessThan(1e-6); // chunks of 3, 3, 2
     const test = normalizedRows({ data: Float32Array.from(g.test_features.flat()), rows: g.test_features.length, dim: 32 });
     const k = g.setup.top_k;
     const feature = scoreFeature(test, prompts, 32, members, k, model.logitScale);
@@ -194,6 +197,10 @@ describe('IWPL step on the tiny RN CLIP vs PyTorch', () => {
     expect(await tensorsLeakedPerCall(() => problem.loss(batch()), (r) => tf.dispose([r.loss, r.correct!]))).toBe(0);
     expect(await tensorsLeakedPerCall(() => tf.variableGrads(() => problem.loss(batch()).loss, vars),
       (r) => tf.dispose([r.value, ...Object.values(r.grads)]))).toBe(0);
+    const chunked = new IwplProblem(encoder, members, bank, init, { ...MODES.class_feature, textChunk: 3 }, model.logitScale);
+    expect(await tensorsLeakedPerCall(() => tf.variableGrads(() => chunked.loss(batch()).loss, Object.values(chunked.variables)),
+      (r) => tf.dispose([r.value, ...Object.values(r.grads)]))).toBe(0);
+    chunked.dispose();
     const ctx = { global: problem.variables.global_ctx, instance: problem.variables.instance_ctx };
     expect(await tensorsLeakedPerCall(() => encodeAllPrompts(encoder, ctx, members), () => undefined)).toBe(0);
     const test = normalizedRows({ data: Float32Array.from(g.test_features.flat()), rows: g.test_features.length, dim: 32 });
@@ -227,7 +234,7 @@ describe('nInstanceCtx = 0: IWPL scores are CoOp scores', () => {
     const coop = coopLogits(images);
     const coopTrain = coopLogits(bank[0]!);
     for (const aggregate of ['feature', 'logit'] as const) {
-      const problem = new IwplProblem(enc0, members, [bank[0]!], initCoop, { trainPromptsPerClass: 2, aggregate, trainObjective: 'class' }, model.logitScale);
+      const problem = new IwplProblem(enc0, members, [bank[0]!], initCoop, { trainPromptsPerClass: 2, aggregate, trainObjective: 'class', textChunk: 32 }, model.logitScale);
       expect(Object.keys(problem.variables)).toEqual(['global_ctx']);
       const { logits } = problem.stepLogits({ indices: Int32Array.from([0, 3, 4]), views: new Int32Array(3), rng: new PyRandom(1) });
       expect(relErr(logits.dataSync(), [0, 3, 4].flatMap((r) => coopTrain[r]!))).toBeLessThan(1e-4);

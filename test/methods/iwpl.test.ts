@@ -54,7 +54,7 @@ describe('knobs', () => {
     const k = iwplKnobsSchema.parse({});
     expect(k).toEqual({
       nGlobalCtx: 16, nInstanceCtx: 4, ctxInit: 'random', instanceInit: 'random', trainPromptsPerClass: 2,
-      aggregate: 'feature', trainObjective: 'class', testTopK: 4, testAggregate: 'feature', batchSize: 32,
+      aggregate: 'feature', trainObjective: 'class', testTopK: 4, testAggregate: 'feature', textChunk: 32, batchSize: 32,
       lr: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1, warmupLr: 1e-5,
     });
     expect(iwplKnobsSchema.safeParse({ nCtx: 4 }).success).toBe(false);
