@@ -14,7 +14,7 @@
  *   map do not depend on the completion when every class is in the fit (the prototypes lie in the
  *   span of V); norms of mapped features, and so LFA's refinement, do.
  */
-import { completeBasis, svdSquare } from './svd.ts';
+import { completeBasis, svd, svdSquare } from './svd.ts';
 
 /** An orthogonal d×d map kept factored: W = I + Gᵀ D G, G with g orthonormal rows. */
 export interface OrthogonalMap {
@@ -84,11 +84,11 @@ function project(x: ArrayLike<number>, n: number, basis: Float64Array, g: number
   return out;
 }
 
-/** Columns [from, to) of a row-major n×n matrix as a row-major n×(to−from) matrix. */
-function columns(m: Float64Array, n: number, from: number, to: number): Float64Array {
+/** Columns [from, to) of a row-major r×c matrix as a row-major r×(to−from) matrix. */
+function columns(m: Float64Array, r: number, c: number, from: number, to: number): Float64Array {
   const w = to - from;
-  const out = new Float64Array(n * w);
-  for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) out[i * w + j] = m[i * n + from + j]!;
+  const out = new Float64Array(r * w);
+  for (let i = 0; i < r; i++) for (let j = 0; j < w; j++) out[i * w + j] = m[i * c + from + j]!;
   return out;
 }
 
@@ -151,7 +151,7 @@ export function targetBasis(y: ArrayLike<number>, n: number, d: number): RowBasi
  *
  * With B_y (q×d) an orthonormal basis of Y's rows, Y = C_y B_y and XᵀY = A B_y with A = XᵀC_y (d×q).
  * G = span(B_y, columns of A) (g ≤ 2q rows, B_y first) holds everything XᵀY acts on, so
- * XᵀY = Gᵀ (G A) B_y and one SVD of the g×q matrix G A gives U_r (in G's coordinates) and V_r
+ * XᵀY = Gᵀ (G A) B_y and one thin SVD of the g×q matrix G A gives U_r (in G's coordinates) and V_r
  * (B_y's coordinates, the first q of G's). The completion is the polar factor of U⊥ᵀV⊥ inside G,
  * the identity outside.
  * @param x n×d row-major (e.g. image features, or per-class sums of them).
@@ -167,16 +167,14 @@ export function procrustes(x: ArrayLike<number>, y: ArrayLike<number>, n: number
   const cy = project(y, n, by, q, d); // n×q
   const at = mulAtB(cy, q, Float64Array.from(x), d, n); // Aᵀ = C_yᵀ X, q×d
   const { basis, g } = orthonormalRowBasis(rowsOf(at, q, d), d, rowsOf(by, q, d));
-  const ga = mulABt(basis, g, at, q, d); // G A, g×q
-  const padded = new Float64Array(g * g); // g×g with zero columns beyond q (Jacobi skips them)
-  for (let i = 0; i < g; i++) for (let j = 0; j < q; j++) padded[i * g + j] = ga[i * q + j]!;
-  const svd = svdSquare(padded, g);
+  const ga = mulABt(basis, g, at, q, d); // G A, g×q (g ≥ q: G contains B_y)
+  const dec = svd(ga, g, q);
   let rank = 0;
-  while (rank < g && svd.s[rank]! > svd.s[0]! * RANK_TOL) rank++;
+  while (rank < q && dec.s[rank]! > dec.s[0]! * RANK_TOL) rank++;
   if (rank === 0) return identity;
-  const ur = columns(svd.u, g, 0, rank); // U_r in G's coordinates
+  const ur = columns(dec.u, g, q, 0, rank); // U_r in G's coordinates
   const vr = new Float64Array(g * rank); // V_r: B_y's coordinates are G's first q
-  for (let i = 0; i < q; i++) for (let j = 0; j < rank; j++) vr[i * rank + j] = svd.v[i * g + j]!;
+  for (let i = 0; i < q; i++) for (let j = 0; j < rank; j++) vr[i * rank + j] = dec.v[i * q + j]!;
   const wg = mulABt(ur, g, vr, g, rank); // U_r V_rᵀ
   if (rank < g) {
     // W_G += U⊥ (P Rᵀ) V⊥ᵀ with U⊥ᵀV⊥ = P Σ Rᵀ: the orthogonal completion closest to I.

@@ -114,8 +114,8 @@ describe('lfaMethod on a synthetic problem', () => {
 
   it('cross-validates β, trains (loss falls) and ends at least as accurate as its Procrustes init', async () => {
     const steps: StepEvent[] = [];
+    const ctx = context(1, { events: { onStep: (e) => steps.push(e) } }); // (runs the text tower once: lazy caches)
     const before = tf.memory().numTensors;
-    const ctx = context(1, { events: { onStep: (e) => steps.push(e) } });
     const result = await lfaMethod.run(ctx, knobs);
     expect(tf.memory().numTensors).toBe(before);
     expect(result.classes).toBe(CLASSES.length);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PyRandom } from '../../src/data/rng.ts';
-import { svdSquare } from '../../src/methods/svd.ts';
+import { qrPivoted, svd, svdSquare } from '../../src/methods/svd.ts';
 import { applyMap, denseMap, procrustes, procrustesByClass, targetBasis } from '../../src/methods/procrustes.ts';
 import { crossValidateBeta, betaValue, countCorrect, HeldOutScorer, pickRows } from '../../src/methods/lfa-init.ts';
 import { maxAbsDiff, readLfaFixture } from './lfa-fixtures.ts';
@@ -70,8 +70,44 @@ describe('svdSquare', () => {
     expect(Array.from(svdSquare(Float64Array.from([3, 0, 0, -4]), 2).s)).toEqual([4, 3]);
   });
 
-  it('rejects non-square and non-finite input', () => {
-    expect(() => svdSquare(new Float64Array(6), 2)).toThrow(/n×n/);
+  it('thin SVD of tall matrices (full column rank and rank 2): A = U S Vᵀ, UᵀU = I, V orthogonal', () => {
+    const rows = 15, cols = 9;
+    const full = gaussian(rows, cols, 4);
+    const b = gaussian(rows, 2, 5);
+    const c = gaussian(2, cols, 6);
+    const low = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) for (let k = 0; k < 2; k++) low[i * cols + j] += b[i * 2 + k]! * c[k * cols + j]!;
+    for (const a of [full, low]) {
+      const { u, s, v } = svd(a, rows, cols);
+      const back = new Float64Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) for (let k = 0; k < cols; k++) back[i * cols + j] += u[i * cols + k]! * s[k]! * v[j * cols + k]!;
+      expect(maxAbsDiff(back, a)).toBeLessThan(1e-12);
+      const utu = new Float64Array(cols * cols);
+      for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) for (let k = 0; k < rows; k++) utu[i * cols + j] += u[k * cols + i]! * u[k * cols + j]!;
+      expect(maxAbsDiff(utu, identity(cols))).toBeLessThan(1e-12);
+      expect(maxAbsDiff(matMul(transpose(v, cols), v, cols), identity(cols))).toBeLessThan(1e-12);
+    }
+    expect(svd(low, rows, cols).s.slice(2).every((x) => x === 0)).toBe(true);
+  });
+
+  it('pivoted QR: A P = Q R with R upper triangular, |diag R| non-increasing', () => {
+    const rows = 7, cols = 5;
+    const a = gaussian(rows, cols, 8);
+    const { q, r, perm } = qrPivoted(a, rows, cols);
+    for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) {
+      let s = 0;
+      for (let l = 0; l < cols; l++) s += q[i * cols + l]! * r[l * cols + k]!;
+      expect(Math.abs(s - a[i * cols + perm[k]!]!)).toBeLessThan(1e-13);
+    }
+    for (let i = 1; i < cols; i++) {
+      for (let k = 0; k < i; k++) expect(r[i * cols + k]).toBe(0);
+      expect(Math.abs(r[i * cols + i]!)).toBeLessThanOrEqual(Math.abs(r[(i - 1) * cols + i - 1]!) + 1e-15);
+    }
+  });
+
+  it('rejects wide, mis-sized and non-finite input', () => {
+    expect(() => svdSquare(new Float64Array(6), 2)).toThrow(/rows×cols/);
+    expect(() => svd(new Float64Array(6), 2, 3)).toThrow(/rows ≥ cols/);
     expect(() => svdSquare(Float64Array.from([1, NaN, 0, 1]), 2)).toThrow(/NaN/);
   });
 });
