@@ -4,15 +4,16 @@ import { METHOD_NAMES, type MethodDefinition, type MethodName } from './types.ts
 import { zeroShotMethod } from './zero-shot.ts';
 import { coopMethod } from './coop.ts';
 import { iwplMethod } from './iwpl.ts';
+import { lfaMethod } from './lfa.ts';
 
 /** A method with its knob type erased (the registry holds methods of different knobs). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyMethod = MethodDefinition<any>;
 
 /** Every method by the name experiment files use. */
 export const METHODS: Readonly<Partial<Record<MethodName, AnyMethod>>> = Object.freeze({
   zeroshot: zeroShotMethod,
   coop: coopMethod,
+  lfa: lfaMethod,
   iwpl: iwplMethod,
 });
 

@@ -14,6 +14,7 @@ import { startServer, readWithMlflow, type PyRun } from '../tracking/helpers.ts'
 import type { LocalMlflow } from '../../tracking/local-server.ts';
 import { fixtureVocabPath } from '../clip/clip-fixtures.ts';
 import { METHOD_NAMES } from '../../src/methods/types.ts';
+import { METHODS } from '../../src/methods/registry.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const SMOKE = join(REPO, 'experiments', 'smoke.json');
@@ -21,8 +22,8 @@ const WEIGHTS = join(REPO, 'test/fixtures/clip/tiny-vit.safetensors');
 const smoke = JSON.parse(readFileSync(SMOKE, 'utf8')) as { methods: { name: string }[]; shots: number[]; seeds: number[] };
 /** Methods that train by gradient descent: their loss must fall. */
 const TRAINED = new Set(['coop', 'lfa', 'iwpl']);
-/** Methods that learn prompt/context tensors (prompts.safetensors). */
-const PROMPTED = new Set(['coop', 'iwpl']);
+/** Methods that return learned tensors (prompts.safetensors): the prompt learners' contexts, LFA's map W. */
+const LEARNED = new Set(['coop', 'lfa', 'iwpl']);
 
 let server: LocalMlflow;
 let tmp: string;
@@ -65,10 +66,9 @@ const expectedRuns = (): { method: string; name: string; shots: number; seed: nu
     : smoke.shots.flatMap((k) => smoke.seeds.map((s) => ({ method: m.name, name: `${m.name}-oxford_flowers-${k}shot-s${s}`, shots: k, seed: s })))));
 
 describe('iwpl run → MLflow', () => {
-  it('the smoke experiment lists methods of the paper\'s table', () => {
-    const names = smoke.methods.map((m) => m.name);
-    for (const n of names) expect(METHOD_NAMES).toContain(n);
-    expect(names).toContain('zeroshot');
+  it('the smoke experiment runs every registered method', () => {
+    expect(smoke.methods.map((m) => m.name).sort()).toEqual(Object.keys(METHODS).sort());
+    for (const m of smoke.methods) expect(METHOD_NAMES).toContain(m.name);
   });
 
   it('logs one parent run and one FINISHED child per cell, named by the schema', () => {
@@ -105,6 +105,15 @@ describe('iwpl run → MLflow', () => {
     if (iw) expect(iw.params).toMatchObject({ 'method.nInstanceCtx': '2', 'method.testTopK': '1', 'optim.lr': '0.01', 'optim.momentum': '0.9' });
     const zs = runs.find((x) => x.run_name.startsWith('zeroshot-'))!;
     expect(zs.params).toMatchObject({ 'method.templates': 'dataset', 'result.templates': '1' });
+    const lp = runs.find((x) => x.run_name.startsWith('linear-probe-'));
+    if (lp) {
+      expect(lp.params).toMatchObject({ 'method.sampling': 'dassl', 'method.cGrid': '[100,1,0.01]', 'method.searchSteps': '2' });
+      const lpRow = results.runs.find((x) => x.method === 'linear-probe')!;
+      expect(typeof lpRow.C).toBe('number');
+      expect(Number(lp.params['result.C'])).toBe(lpRow.C); // the chosen C, as a param and in results.json
+    }
+    const lfa = runs.find((x) => x.run_name.startsWith('lfa-'));
+    if (lfa) expect(lfa.params).toMatchObject({ 'optim.iterations': '20', 'optim.lr': '0.005', 'method.noiseStd': '0', 'method.knn': '3' });
   });
 
   it('metrics: test/acc equals results.json; per-class accuracy; timings; training loss falls for trained methods', () => {
@@ -133,7 +142,8 @@ describe('iwpl run → MLflow', () => {
       const csv = readFileSync(join(out, e.name, 'predictions.csv'));
       expect(r.artifacts['predictions.csv']?.sha256, e.name).toBe(sha(csv));
       expect(r.artifacts['config.json']?.sha256).toBe(sha(readFileSync(join(out, e.name, 'config.json'))));
-      expect(Boolean(r.artifacts['prompts.safetensors']), `${e.name} prompts.safetensors`).toBe(PROMPTED.has(e.method));
+      expect(Boolean(r.artifacts['prompts.safetensors']), `${e.name} prompts.safetensors`).toBe(LEARNED.has(e.method));
+      if (LEARNED.has(e.method)) expect(r.artifacts['prompts.safetensors'].sha256).toBe(sha(readFileSync(join(out, e.name, 'prompts.safetensors'))));
       const contexts = r.inputs.map((i) => i.tags['mlflow.data.context']).sort();
       expect(contexts).toEqual(e.shots === 0 ? ['test'] : ['test', 'training']);
       const test = r.inputs.find((i) => i.tags['mlflow.data.context'] === 'test')!;
