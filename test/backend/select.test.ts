@@ -18,6 +18,16 @@ let tmp: string;
 beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'iwpl-select-')); });
 afterAll(() => { rmSync(tmp, { recursive: true, force: true }); });
 
+/** A `node --import` file whose resolve hook makes @tensorflow/tfjs-node unresolvable, as on a machine without it. */
+function hideTfjsNode(): string {
+  const hook = join(tmp, 'hide-tfjs-node.mjs');
+  const body = `export async function resolve(spec, ctx, next) {
+    if (spec === '@tensorflow/tfjs-node') { const e = new Error("Cannot find package '@tensorflow/tfjs-node'"); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; }
+    return next(spec, ctx); }`;
+  writeFileSync(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(body)}`)});\n`);
+  return hook;
+}
+
 /** Runs `iwpl backend --json` in a child with `env` (IWPL_BACKEND removed unless given). */
 async function backendJson(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<{ info: Record<string, unknown>; stderr: string }> {
   const childEnv = { ...process.env, ...CLEAN, ...env };
@@ -67,17 +77,20 @@ describe('the default backend (IWPL_BACKEND unset), in a child process', () => {
   });
 
   it('falls back to wasm with ONE stderr line saying how to get the native backend', async () => {
-    // A resolve hook that makes @tensorflow/tfjs-node unresolvable, as on a machine without it.
-    const hook = join(tmp, 'hide-tfjs-node.mjs');
-    const body = `export async function resolve(spec, ctx, next) {
-      if (spec === '@tensorflow/tfjs-node') { const e = new Error("Cannot find package '@tensorflow/tfjs-node'"); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; }
-      return next(spec, ctx); }`;
-    writeFileSync(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(body)}`)});\n`);
-    const { info, stderr } = await backendJson({}, ['--import', hook]);
+    const { info, stderr } = await backendJson({}, ['--import', hideTfjsNode()]);
     expect(info.backend).toBe('wasm');
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^iwpl: native TensorFlow backend not available \(Cannot find package '@tensorflow\/tfjs-node'\); using wasm, .*`npm run setup:native`/);
+  });
+
+  it('IWPL_BACKEND=tensorflow without the native build fails in one line (no fallback)', async () => {
+    const r = await run(process.execPath, ['--import', hideTfjsNode(), join(REPO, 'bin/iwpl.js'), 'backend'],
+      { cwd: REPO, env: { ...process.env, ...CLEAN, IWPL_BACKEND: 'tensorflow' } as NodeJS.ProcessEnv })
+      .then(() => undefined, (err: { code: number; stderr: string }) => err);
+    expect(r?.code).toBe(1);
+    expect(r?.stderr.trim()).toBe("iwpl: backend 'tensorflow' could not be loaded: Cannot find package '@tensorflow/tfjs-node'; " +
+      'run `npm run setup:native` (see README, Requirements)');
   });
 
   it('a bad IWPL_THREADS is one line naming the variable, not a silent fallback', async () => {
