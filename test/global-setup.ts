@@ -1,11 +1,12 @@
 /**
  * Vitest global setup: every test must remove the temporary folders it makes. The run gets a
  * private temp root (`TMPDIR=<system tmp>/iwpl-vitest-run-XXXX`, inherited by the workers and by
- * every process they start), so runs of other checkouts or helpers never mix with this one. At the
- * end, the run fails when an `iwpl-*` entry is left in that root, or when an `iwpl-*` folder
- * appeared in the system temp folder during the run (something that ignored TMPDIR); then the
- * root is removed. With several projects the setup runs once per project: only the first sets up
- * and only the last teardown checks.
+ * every process they start), so other runs and processes on the machine never mix with this one.
+ * At the end, the run fails (exit 1) when an `iwpl-*` entry created during the run is left in that
+ * root; `iwpl-*` folders that appeared in the system temp folder meanwhile are listed as a warning
+ * only (they may belong to another process: a benchmark, another checkout's run). Then the root
+ * is removed. With several projects the setup runs once per project: only the first sets up and
+ * only the last teardown checks.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,16 +46,16 @@ function isDir(path: string): boolean {
   }
 }
 
-/** What the run left behind: `iwpl-*` entries in its root, new `iwpl-*` folders in the system temp folder. */
-export function leftovers(root: string, systemTmp: string, before: ReadonlySet<string>): string[] {
-  let inRoot: string[] = [];
+/** What the run left behind: `iwpl-*` entries in its root (fatal), new `iwpl-*` folders in the system temp folder (a warning). */
+export function leftovers(root: string, systemTmp: string, before: ReadonlySet<string>): { left: string[]; appeared: string[] } {
+  let left: string[] = [];
   try {
-    inRoot = readdirSync(root).filter((n) => n.startsWith('iwpl-')).map((n) => join(root, n));
+    left = readdirSync(root).filter((n) => n.startsWith('iwpl-')).map((n) => join(root, n));
   } catch {
-    inRoot = [];
+    left = [];
   }
   const appeared = iwplFolders(systemTmp).filter((n) => !before.has(n)).map((n) => join(systemTmp, n));
-  return [...inRoot, ...appeared];
+  return { left, appeared };
 }
 
 export function setup(): void {
@@ -74,8 +75,11 @@ export function teardown(): void {
   const g = store[KEY];
   if (!g || --g.depth > 0) return;
   store[KEY] = undefined;
-  const left = leftovers(g.root, g.systemTmp, g.before);
+  const { left, appeared } = leftovers(g.root, g.systemTmp, g.before);
   rmSync(g.root, { recursive: true, force: true });
+  if (appeared.length > 0) {
+    process.stderr.write(`warning: iwpl-* folders appeared in ${g.systemTmp} during the run (a process that ignores TMPDIR, or another process): ${appeared.join(', ')}\n`);
+  }
   if (g.previousTmpdir === undefined) delete process.env.TMPDIR;
   else process.env.TMPDIR = g.previousTmpdir;
   delete process.env.IWPL_TEST_TMP_ROOT;

@@ -8,7 +8,8 @@ venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   "$PYTHON" -m venv "$venv"
 fi
-if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mlflow"))' 2>/dev/null)" != "$MLFLOW_VERSION" ]; then
-  "$venv/bin/pip" install -q --disable-pip-version-check "mlflow==$MLFLOW_VERSION"
+# the [auth] extra (Flask-WTF) makes `mlflow server --app-name basic-auth` work (test/tracking/auth.test.ts)
+if [ "$("$venv/bin/python" -c 'import importlib.metadata as m, flask_wtf; print(m.version("mlflow"))' 2>/dev/null)" != "$MLFLOW_VERSION" ]; then
+  "$venv/bin/pip" install -q --disable-pip-version-check "mlflow[auth]==$MLFLOW_VERSION"
 fi
 echo "mlflow $MLFLOW_VERSION ready in $venv" >&2

@@ -16,7 +16,7 @@ describe('temp-folder guard', () => {
     expect(tmpdir()).toBe(root);
   });
 
-  it('reports iwpl-* left in the root and iwpl-* folders that appeared in the system folder', () => {
+  it('finds iwpl-* left in the root (fatal) and iwpl-* folders that appeared in the system folder (a warning)', () => {
     const work = mkdtempSync(join(tmpdir(), 'iwpl-guard-'));
     try {
       const root = join(work, 'root');
@@ -26,12 +26,12 @@ describe('temp-folder guard', () => {
       mkdirSync(join(system, `${RUN_ROOT_PREFIX}other`)); // another run's root: not ours to judge
       const before = new Set(iwplFolders(system));
       expect([...before]).toEqual(['iwpl-old-1']);
-      expect(leftovers(root, system, before)).toEqual([]);
+      expect(leftovers(root, system, before)).toEqual({ left: [], appeared: [] });
       mkdirSync(join(root, 'iwpl-leak-a'));
       mkdirSync(join(root, 'tsx-0')); // a tool's cache: not a test's folder
       mkdirSync(join(system, 'iwpl-leak-b'));
       writeFileSync(join(system, 'iwpl-some.log'), 'a file, not a mkdtemp folder');
-      expect(leftovers(root, system, before)).toEqual([join(root, 'iwpl-leak-a'), join(system, 'iwpl-leak-b')]);
+      expect(leftovers(root, system, before)).toEqual({ left: [join(root, 'iwpl-leak-a')], appeared: [join(system, 'iwpl-leak-b')] });
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
