@@ -55,6 +55,15 @@ function preParse(args: readonly string[]): { path: string[]; unknown: string | 
   }
 }
 
+let stdoutGuarded = false;
+
+/** A reader that stops early (`iwpl assets list | head -1`) is not an error (once per process). */
+function ignoreClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; });
+}
+
 /** A Commander message ("error: unknown option '--x'\n(Did you mean --y?)") in one line, without "error: ". */
 function commanderLine(err: CommanderError): string {
   return err.message.replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ').trim();
@@ -78,8 +87,7 @@ function unexpectedLine(err: unknown): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const debug = process.env.IWPL_DEBUG === '1';
   const args = argv.slice(2);
-  // a reader that stops early (`iwpl assets list | head -1`) is not an error
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; });
+  ignoreClosedStdout();
   const { path, unknown } = args.some((a) => a === '--help' || a === '-h') ? { path: [], unknown: undefined } : preParse(args);
   const where = `iwpl${path.map((p) => ` ${p}`).join('')}`;
   if (unknown !== undefined) {
