@@ -1,5 +1,5 @@
 /**
- * LFA end to end on a tiny synthetic problem: the held-out tiny CLIP's prototypes (d = 16) for five
+ * LFA end to end on a tiny synthetic problem: the tiny RN CLIP's prototypes (d = 32) for five
  * classes, image features made from a fixed mixing of each class's prototype plus per-image and
  * per-crop noise. β is cross-validated, the shared training loop refines W; the training loss falls,
  * test accuracy is at least the Procrustes init's, runs are reproducible, a finished checkpoint is
@@ -19,7 +19,7 @@ import { LFA_ITERATIONS, lfaMethod } from '../../src/methods/lfa.ts';
 import { classTextFeatures } from '../../src/methods/text-prototypes.ts';
 import type { FeatureMatrix, FeatureSource, MethodContext, MethodResult } from '../../src/methods/types.ts';
 import type { StepEvent } from '../../src/train/types.ts';
-import { loadHeldOutClip, readZeroShotExpected } from './zeroshot-fixtures.ts';
+import { loadTinyClip } from './coop-fixtures.ts';
 
 const CLASSES = ['abyssinian', 'american_bulldog', 'american_pit_bull_terrier', 'basset_hound', 'bengal'];
 const TEMPLATE = 'a photo of a {}, a type of pet.';
@@ -101,7 +101,7 @@ function accuracy(result: MethodResult, test: readonly Datum[]): number {
 
 beforeAll(async () => {
   await initBackend();
-  ({ model, tokenizer } = await loadHeldOutClip(readZeroShotExpected()));
+  ({ model, tokenizer } = await loadTinyClip());
 });
 afterAll(async () => {
   model?.dispose();
@@ -120,7 +120,7 @@ describe('lfaMethod on a synthetic problem', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(result.classes).toBe(CLASSES.length);
     expect(result.scores).toHaveLength(ctx.data.test.length * CLASSES.length);
-    expect(result.learned?.W?.shape).toEqual([16, 16]);
+    expect(result.learned?.W?.shape).toEqual([32, 32]);
     expect(result.extra?.beta_cross_validated).toBe(true);
     expect(steps).toHaveLength(60);
     const head = steps.slice(0, 10).reduce((s, e) => s + e.loss, 0) / 10;
