@@ -194,8 +194,8 @@ async function main(): Promise<number> {
     // FLOPs: ours as our code runs the step, torch's as CoOp's code does.
     const size = { width: config.text.width, layers: config.text.layers, embedDim: config.embedDim };
     const refFlops = textTrainFlops(size, coopReferencePass(classnames.length, config.text.contextLength));
-    const iwplFlops = textTrainFlops(size, textPassOf(model.text, iwpl.promptsOfStep(1).length, iwpl.eotOfStep(1), 1 + IWPL_BENCH_KNOBS.nGlobalCtx));
-    const coopFlops = textTrainFlops(size, textPassOf(model.text, classnames.length, coop.eot, 1 + SETTINGS.nCtx));
+    const iwplFlops = textTrainFlops(size, textPassOf(model.text, iwpl.eotOfStep(1), 1 + IWPL_BENCH_KNOBS.nGlobalCtx));
+    const coopFlops = textTrainFlops(size, textPassOf(model.text, coop.eot, 1 + SETTINGS.nCtx));
     const perRound = (num: number[], den: number[]): number => median(num.map((x, i) => x / den[i]!));
     const ms = (xs: number[]): number => round(median(xs), 1);
     const perS = (units: number, xs: number[]): number => round(units / (median(xs) / 1000), 2);

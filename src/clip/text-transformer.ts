@@ -14,6 +14,19 @@ import {
   blockTensors, causalMask, gatherRows, layerNorm, linear, repeatBatch, toBlock, toLayerNorm, toTensor,
   transformerBlock, type BlockParams, type LayerNormParams, type StateDict,
 } from './layers.ts';
+import { isNativeBackend } from './native-ops.ts';
+import { packedBlockTensors, toPackedBlock } from './packed-block.ts';
+import { encodePacked, type PackedTextWeights } from './text-packed.ts';
+
+/** Options of {@link TextTransformer.fromStateDict}. */
+export interface TextTowerOptions {
+  /**
+   * Run on packed rows with fused LayerNorm and a hand-written backward (text-packed.ts): needs the
+   * tensorflow backend. Default: true on the tensorflow backend, false elsewhere (wasm's transposed
+   * and batched matMuls are slow, and it has no FusedBatchNormV3).
+   */
+  readonly packed?: boolean;
+}
 
 /** Options of {@link TextTransformer.encodeTextEmbeddings}. */
 export interface EncodeTextOptions {
@@ -35,18 +48,33 @@ export class TextTransformer {
     private readonly tokenTable: tf.Tensor2D,
     /** [contextLength, width] */
     private readonly positional: tf.Tensor2D,
+    /** The blocks of the padded path (empty when the packed one is used). */
     private readonly blocks: readonly BlockParams[],
     private readonly lnFinal: LayerNormParams,
     /** [width, embedDim] (x @ text_projection, already [in, out] in PyTorch) */
     private readonly projection: tf.Tensor2D,
+    /** The packed path's weights (tensorflow backend), else undefined. */
+    private readonly packed?: PackedTextWeights,
   ) {}
 
   /** Builds the tower from the PyTorch-named text weights (validated by the caller). */
-  static fromStateDict(sd: StateDict, config: TextConfig): TextTransformer {
-    const blocks = Array.from({ length: config.layers },
-      (_, i) => toBlock(sd, `transformer.resblocks.${i}`, config.heads));
-    return new TextTransformer(config, toTensor(sd, 'token_embedding.weight'), toTensor(sd, 'positional_embedding'),
-      blocks, toLayerNorm(sd, 'ln_final'), toTensor(sd, 'text_projection'));
+  static fromStateDict(sd: StateDict, config: TextConfig, options: TextTowerOptions = {}): TextTransformer {
+    const usePacked = options.packed ?? isNativeBackend();
+    if (usePacked && !isNativeBackend()) throw new Error(`the packed text path needs the tensorflow backend, not '${tf.getBackend()}'`);
+    const name = (i: number): string => `transformer.resblocks.${i}`;
+    const blocks = usePacked ? [] : Array.from({ length: config.layers }, (_, i) => toBlock(sd, name(i), config.heads));
+    const positional = toTensor<tf.Rank.R2>(sd, 'positional_embedding');
+    const lnFinal = toLayerNorm(sd, 'ln_final');
+    const projection = toTensor<tf.Rank.R2>(sd, 'text_projection');
+    const packed = usePacked
+      ? { blocks: Array.from({ length: config.layers }, (_, i) => toPackedBlock(sd, name(i), config.heads)), positional, lnFinal, projection }
+      : undefined;
+    return new TextTransformer(config, toTensor(sd, 'token_embedding.weight'), positional, blocks, lnFinal, projection, packed);
+  }
+
+  /** Whether this tower runs the packed path (text-packed.ts). */
+  get isPacked(): boolean {
+    return this.packed !== undefined;
   }
 
   /** Token embeddings (before the positional embedding): int32 ids [...] → [..., width]. */
@@ -87,6 +115,12 @@ export class TextTransformer {
     }
     const len = truncate ? Math.max(...eot) + 1 : l;
     return tf.tidy(() => {
+      if (this.packed) {
+        // packed rows stop at each prompt's own EOT, or run all l positions without truncation
+        const pre = prefix > 0 ? embeddings.slice([0, 0, 0], [1, prefix, d]) as tf.Tensor3D : undefined;
+        const suffix = prefix > 0 ? embeddings.slice([0, prefix, 0], [n, l - prefix, d]) as tf.Tensor3D : embeddings;
+        return encodePacked(this.packed, pre, suffix, eot, !truncate);
+      }
       if (prefix === 0) return this.run(undefined, embeddings.slice([0, 0, 0], [n, len, d]), eot);
       const pre = embeddings.slice([0, 0, 0], [1, prefix, d]);
       const suffix = embeddings.slice([0, prefix, 0], [n, len - prefix, d]);
@@ -109,7 +143,7 @@ export class TextTransformer {
     }
     this.checkShape(n, p + s, d, eot, 'prefix + suffix');
     if (Math.min(...eot) < p) throw new RangeError(`every EOT position must lie in the suffix (≥ ${p}); got [${eot.join(', ')}]`);
-    return tf.tidy(() => this.run(prefix, suffix, eot));
+    return tf.tidy(() => (this.packed ? encodePacked(this.packed, prefix, suffix, eot) : this.run(prefix, suffix, eot)));
   }
 
   private checkShape(n: number, l: number, d: number, eot: readonly number[], what: string): void {
@@ -121,7 +155,10 @@ export class TextTransformer {
     }
   }
 
-  /** prefix [1, P, D] (optional) and x [n, S, D] at positions P…P+S−1 → features [n, embedDim]. */
+  /**
+   * The padded path: prefix [1, P, D] (optional) and x [n, S, D] at positions P…P+S−1 → features
+   * [n, embedDim]. Also the packed tower's path when truncation is off (every position is run).
+   */
   private run(prefix: tf.Tensor3D | undefined, x: tf.Tensor3D, eot: readonly number[]): tf.Tensor2D {
     const [n, s, d] = x.shape;
     const p = prefix ? prefix.shape[1] : 0;
@@ -147,6 +184,7 @@ export class TextTransformer {
   /** Frees every weight tensor. */
   dispose(): void {
     tf.dispose([this.tokenTable, this.positional, ...this.blocks.flatMap(blockTensors),
+      ...(this.packed ? this.packed.blocks.flatMap(packedBlockTensors) : []),
       this.lnFinal.gamma, this.lnFinal.beta, this.projection]);
   }
 }
