@@ -113,8 +113,7 @@ describe('one line per error', () => {
       expect(r, 'the case ran').toBeDefined();
       const { result, before, after } = r!;
       const err = lines(result.stderr);
-      expect(err, `stderr of: iwpl ${c.args.join(' ')}`).toHaveLength(1);
-      expect(err[0]).toMatch(c.line);
+      expect(err, `stderr of: iwpl ${c.args.join(' ')}`).toEqual([expect.stringMatching(c.line)]);
       expect(err[0]).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack frame
       expect(result.code).toBe(c.code);
       expect(after, 'no output file or partial folder left').toEqual(before);

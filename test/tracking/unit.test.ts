@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { validateKey, encodeMetricValue, decodeMetricValue, makeMetric } from '../../src/tracking/validate.ts';
 import { splitBatch, dedupeParams } from '../../src/tracking/batch-split.ts';
 import { errorFromResponse, MlflowError } from '../../src/tracking/errors.ts';
-import { MlflowHttp, httpOptionsFromEnv } from '../../src/tracking/http.ts';
+import { MlflowHttp, httpOptionsFromEnv, normaliseTrackingUri, redactUri, splitUriCredentials } from '../../src/tracking/http.ts';
 import { MlflowRestClient } from '../../src/tracking/mlflow-rest.ts';
 import { proxyRootOf, checkArtifactPath } from '../../src/tracking/artifact-paths.ts';
 import type { MetricDto } from '../../src/tracking/types.ts';
@@ -149,5 +149,28 @@ describe('retries over real HTTP', () => {
     const { uri } = await serve(() => { /* never answers */ });
     const c = new MlflowRestClient({ uri, retry: { maxRetries: 0 }, timeoutMs: 200 });
     await expect(c.getRun('r')).rejects.toMatchObject({ errorCode: 'TIMEOUT', status: undefined });
+  });
+});
+
+describe('tracking URIs and credentials', () => {
+  it('names where a bad URI came from, never showing credentials written into it', () => {
+    expect(() => normaliseTrackingUri('notaurl', '--uri')).toThrow('--uri "notaurl" is not a URL');
+    expect(() => normaliseTrackingUri('ftp://u:s3cret@host/x')).toThrow('MLFLOW_TRACKING_URI "ftp://***@host/x" must be http(s)://');
+    expect(redactUri('http://user:pw@h:5000/p')).toBe('http://***@h:5000/p');
+    expect(redactUri('http://h:5000/a@b')).toBe('http://h:5000/a@b');
+  });
+
+  it('credentials in the URI become Basic auth and leave the URI', () => {
+    expect(splitUriCredentials('http://us%40r:p%3Aw@127.0.0.1:5000/prefix')).toEqual({ uri: 'http://127.0.0.1:5000/prefix', auth: { username: 'us@r', password: 'p:w' } });
+    expect(splitUriCredentials('http://127.0.0.1:5000')).toEqual({ uri: 'http://127.0.0.1:5000' });
+    expect(new MlflowHttp({ uri: 'http://a:b@127.0.0.1:5000/' }).uri).toBe('http://127.0.0.1:5000');
+  });
+
+  it('Basic only with both username and password, else the token (as mlflow/utils/rest_utils.py)', () => {
+    const auth = (env: NodeJS.ProcessEnv) => httpOptionsFromEnv('http://h', env).auth;
+    expect(auth({ MLFLOW_TRACKING_USERNAME: 'u', MLFLOW_TRACKING_PASSWORD: 'p', MLFLOW_TRACKING_TOKEN: 't' })).toEqual({ username: 'u', password: 'p' });
+    expect(auth({ MLFLOW_TRACKING_USERNAME: 'u', MLFLOW_TRACKING_TOKEN: 't' })).toEqual({ token: 't' });
+    expect(auth({ MLFLOW_TRACKING_USERNAME: 'u' })).toBeUndefined();
+    expect(auth({})).toBeUndefined();
   });
 });
