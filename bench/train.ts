@@ -6,8 +6,9 @@
  * the method's loss, its gradients w.r.t. the learned context (tf.variableGrads) and one SGD update
  * (src/train/optim.ts), as the shared loop runs it. CoOp: src/methods/coop-problem.ts (all K class
  * prompts, nCtx 16, shared prefix + EOT truncation). IWPL: src/methods/iwpl-problem.ts (defaults
- * G 16, L 4, S 2: the union of K·S drawn prompts and the batch's own). Prints one JSON object:
- * ms per step (median, mean), prompts and text tokens encoded per step, peak RSS, backend.
+ * G 16, L 4, S 2, textChunk 32: the union of K·S drawn prompts and the batch's own, encoded in
+ * chunks with a recomputed gradient). Prints one JSON object: ms per step (median, mean), tensors
+ * leaked per step, prompts and text tokens encoded per step, peak RSS, backend.
  *
  * Class names are synthetic: name lengths cycle through 1–4 BPE tokens (Flowers102's names are
  * mostly 2–4). The image tower is a minimal stand-in of the right output size: it is never run.
@@ -110,7 +111,12 @@ function syntheticTokens(context: number): ClassPromptTokens[] {
   });
 }
 
-interface Timing { readonly median: number; readonly mean: number }
+interface Timing {
+  readonly median: number;
+  readonly mean: number;
+  /** Tensors left behind per timed step (0: no leak; the warm-up step may create lasting caches). */
+  readonly tensorsLeakedPerStep: number;
+}
 
 /** Times `warmup` + `steps` optimisation steps of a problem (loss, gradients, SGD update). */
 async function timeSteps(problem: TrainProblem, batches: Int32Array[]): Promise<Timing> {
@@ -118,6 +124,8 @@ async function timeSteps(problem: TrainProblem, batches: Int32Array[]): Promise<
   const vars = Object.values(problem.variables);
   const keyOf = new Map(Object.entries(problem.variables).map(([k, v]) => [v.name, k]));
   const ms: number[] = [];
+  let afterWarmup = 0;
+  let afterLast = 0;
   try {
     for (let s = 0; s < warmup + steps; s++) {
       const indices = batches[s]!;
@@ -131,7 +139,9 @@ async function timeSteps(problem: TrainProblem, batches: Int32Array[]): Promise<
       await vars[0]!.data(); // the update has run
       if (s >= warmup) ms.push(performance.now() - t0);
       tf.dispose([value, ...Object.values(grads)]);
-      process.stderr.write(`  step ${s}${s < warmup ? ' (warm-up)' : ''}: ${(performance.now() - t0).toFixed(0)} ms\n`);
+      if (s === Math.max(0, warmup - 1)) afterWarmup = tf.memory().numTensors;
+      if (s === warmup + steps - 1) afterLast = tf.memory().numTensors;
+      process.stderr.write(`  step ${s}${s < warmup ? ' (warm-up)' : ''}: ${(performance.now() - t0).toFixed(0)} ms, ${tf.memory().numTensors} tensors\n`);
     }
   } finally {
     optimizer.dispose();
@@ -139,7 +149,9 @@ async function timeSteps(problem: TrainProblem, batches: Int32Array[]): Promise<
   const sorted = ms.slice().sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median: round(median), mean: round(ms.reduce((a, b) => a + b, 0) / ms.length) };
+  // counted before the optimiser frees its momentum buffers
+  const leaked = (afterLast - afterWarmup) / (warmup === 0 ? Math.max(1, steps - 1) : steps);
+  return { median: round(median), mean: round(ms.reduce((a, b) => a + b, 0) / ms.length), tensorsLeakedPerStep: leaked };
 }
 
 const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
@@ -181,9 +193,17 @@ async function main(): Promise<void> {
   const iwpl = await timeSteps(problem, batches);
   const iwplPrefix = 1 + nCtx;
   const unions = batches.slice(warmup).map((indices, s) => drawStepPrompts(members, indices, perClass, new PyRandom(s + warmup)).union);
+  // As encodePromptsChunked runs them: one call, or EOS-sorted chunks of textChunk prompts, each
+  // call running the shared prefix once and every prompt up to the call's longest EOS.
   const iwplTokensPerStep = unions.map((u) => {
-    const maxEot = Math.max(...u.map((j) => iwplTokens[labels[j]!]!.eot));
-    return iwplPrefix + u.length * (maxEot + 1 - iwplPrefix);
+    const eots = u.map((j) => iwplTokens[labels[j]!]!.eot);
+    if (eots.length > textChunk) eots.sort((a, b) => a - b);
+    let total = 0;
+    for (let s = 0; s < eots.length; s += textChunk) {
+      const call = eots.slice(s, s + textChunk);
+      total += iwplPrefix + call.length * (Math.max(...call) + 1 - iwplPrefix);
+    }
+    return total;
   });
   problem.dispose();
   encoder.dispose();
@@ -197,19 +217,23 @@ async function main(): Promise<void> {
     classes, shots, batch: Math.min(batchSize, size), warmup_steps: warmup, timed_steps: steps,
     coop: {
       n_ctx: nCtx,
-      ms_per_step: coop,
+      ms_per_step: { median: coop.median, mean: coop.mean },
+      tensors_leaked_per_step: coop.tensorsLeakedPerStep,
       prompts_per_step: classes,
       // the shared [SOS]+context prefix once, then every prompt's positions up to the longest EOT
       text_tokens_per_step: coopPrefix + classes * (coopMaxEot + 1 - coopPrefix),
     },
     iwpl: {
       n_global_ctx: nCtx, n_instance_ctx: nInstance, prompts_per_class: perClass, instance_prompts: size, text_chunk: textChunk,
-      ms_per_step: iwpl,
+      ms_per_step: { median: iwpl.median, mean: iwpl.mean },
+      tensors_leaked_per_step: iwpl.tensorsLeakedPerStep,
       prompts_per_step: round(mean(unions.map((u) => u.length))),
+      // one forward pass over the union; a chunked union's gradient recomputes each chunk once more
       text_tokens_per_step: round(mean(iwplTokensPerStep)),
     },
     iwpl_over_coop_ms: round(iwpl.median / coop.median, 2),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    // after every model and problem is freed; the native backend keeps a 2-tensor LayerNorm cache
     tensors_left: tf.memory().numTensors,
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

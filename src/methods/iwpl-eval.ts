@@ -28,12 +28,17 @@ export interface IwplContext {
 /** Normalised features of every training image's prompt, [N, E] row-major (no gradients), `chunk` prompts per encoder call. */
 export function encodeAllPrompts(encoder: IwplPromptEncoder, ctx: IwplContext, members: ClassMembers, chunk = TEST_PROMPT_CHUNK): Float32Array {
   const n = members.labels.length;
+  // In order of EOS position, so that each call pads little (a call runs to its longest EOS).
+  const order = Array.from({ length: n }, (_, j) => j)
+    .sort((a, b) => (encoder.eot[members.labels[a]!]! - encoder.eot[members.labels[b]!]!) || a - b);
   let out = new Float32Array(0);
   for (let start = 0; start < n; start += chunk) {
-    const prompts = Array.from({ length: Math.min(chunk, n - start) }, (_, j) => start + j);
+    const prompts = order.slice(start, start + chunk);
     const f = tf.tidy(() => normalizeRows(encoder.encodePrompts(ctx.global, ctx.instance, prompts, members.labels)));
-    if (start === 0) out = new Float32Array(n * f.shape[1]);
-    out.set(f.dataSync() as Float32Array, start * f.shape[1]);
+    const dim = f.shape[1];
+    if (start === 0) out = new Float32Array(n * dim);
+    const rows = f.dataSync() as Float32Array;
+    prompts.forEach((j, r) => out.set(rows.subarray(r * dim, (r + 1) * dim), j * dim));
     f.dispose();
   }
   return out;

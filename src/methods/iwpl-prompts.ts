@@ -119,14 +119,21 @@ export class IwplPromptEncoder {
    * the same, but a backward pass holds one chunk's activations instead of every prompt's (tfjs
    * keeps a taped forward's intermediates until the backward pass ends: ~30–40 MB per prompt at
    * RN50's text size, more than wasm's 4 GB for IWPL's ~220 prompts per step on 102 classes).
-   * The cost is one extra forward pass of the text tower.
+   * The cost is one extra forward pass of the text tower. Prompts are chunked in order of their EOS
+   * position (less padding); the result's rows are in `prompts` order.
    */
   encodePromptsChunked(global: tf.Tensor | undefined, instanceCtx: tf.Tensor | undefined, prompts: readonly number[],
     labels: ArrayLike<number>, chunk: number): tf.Tensor2D {
     if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`chunk must be an integer ≥ 1, got ${chunk}`);
     if (prompts.length <= chunk) return this.encodePrompts(global, instanceCtx, prompts, labels);
+    // Chunks of prompts with similar EOS positions: each call runs to its own longest EOS, so
+    // sorting by EOS position cuts the padding of short names to the union's longest.
+    const order = prompts.map((_, i) => i).sort((a, b) => (this.eot[labels[prompts[a]!]!]! - this.eot[labels[prompts[b]!]!]!) || a - b);
+    const inverse = new Int32Array(order.length);
+    order.forEach((i, r) => { inverse[i] = r; });
+    const sorted = order.map((i) => prompts[i]!);
     const parts: (readonly number[])[] = [];
-    for (let s = 0; s < prompts.length; s += chunk) parts.push(prompts.slice(s, s + chunk));
+    for (let s = 0; s < sorted.length; s += chunk) parts.push(sorted.slice(s, s + chunk));
     const hasGlobal = this.nGlobal > 0;
     const inputs = [...(hasGlobal ? [global!] : []), ...(this.nInstance > 0 ? [instanceCtx!] : [])];
     const unpack = (xs: readonly tf.Tensor[]): [tf.Tensor | undefined, tf.Tensor | undefined] =>
@@ -137,10 +144,10 @@ export class IwplPromptEncoder {
     };
     const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const xs = args.slice(0, inputs.length) as tf.Tensor[];
-      // Runs inside the custom op: not taped, intermediates freed chunk by chunk.
-      const value = tf.concat(parts.map((part) => tf.tidy(() => encodePart(xs, part))));
+      // Runs inside the custom op: not taped, intermediates freed chunk by chunk; rows back in `prompts` order.
+      const value = tf.tidy(() => tf.gather(tf.concat(parts.map((part) => tf.tidy(() => encodePart(xs, part)))), inverse));
       const gradFunc = (dy: tf.Tensor | tf.Tensor[]): tf.Tensor[] => {
-        const dyAll = Array.isArray(dy) ? dy[0]! : dy;
+        const dyAll = tf.gather(Array.isArray(dy) ? dy[0]! : dy, Int32Array.from(order)); // rows in sorted order
         let acc = xs.map((x) => tf.zerosLike(x));
         let offset = 0;
         for (const part of parts) {
@@ -151,6 +158,7 @@ export class IwplPromptEncoder {
           tf.dispose([...acc, ...grads, dyPart]);
           acc = next;
         }
+        dyAll.dispose();
         return acc;
       };
       return { value, gradFunc };

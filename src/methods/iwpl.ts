@@ -54,7 +54,7 @@ async function runIwpl(ctx: MethodContext, knobsIn: IwplKnobs): Promise<MethodRe
     const problem = new IwplProblem(encoder, members, bank, init, knobs, model.logitScale);
     try {
       const epochs = knobs.epochs!;
-      await trainLoop({
+      const trained = await trainLoop({
         problem,
         optimizer: { kind: 'sgd', lr: knobs.lr, momentum: knobs.momentum, weightDecay: knobs.weightDecay, dampening: 0, nesterov: false },
         schedule: { kind: 'dassl-cosine', maxEpochs: epochs, warmupEpochs: knobs.warmupEpochs, warmupLr: knobs.warmupLr },
@@ -80,7 +80,11 @@ async function runIwpl(ctx: MethodContext, knobsIn: IwplKnobs): Promise<MethodRe
         scores,
         classes: data.classnames.length,
         learned,
-        extra: { global_ctx_length: init.nGlobal, instance_ctx_length: knobs.nInstanceCtx, prompts: n, epochs },
+        extra: {
+          global_ctx_length: init.nGlobal, instance_ctx_length: knobs.nInstanceCtx, prompts: n, epochs, trainSteps: trained.steps,
+          ...(trained.lastEpoch ? { trainLoss: trained.lastEpoch.loss } : {}),
+          ...(trained.lastEpoch?.acc !== undefined ? { trainAcc: trained.lastEpoch.acc } : {}),
+        },
       };
     } finally {
       problem.dispose();

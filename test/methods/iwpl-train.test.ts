@@ -96,7 +96,8 @@ describe('iwplMethod.run', () => {
     const width = model.config.text.width;
     expect(result.learned!.global_ctx!.shape).toEqual([2, width]);
     expect(result.learned!.instance_ctx!.shape).toEqual([train.length, 2, width]);
-    expect(result.extra).toMatchObject({ global_ctx_length: 2, instance_ctx_length: 2, prompts: 12, epochs: 6 });
+    expect(result.extra).toMatchObject({ global_ctx_length: 2, instance_ctx_length: 2, prompts: 12, epochs: 6, trainSteps: 18,
+      trainLoss: epochs.at(-1)!.loss, trainAcc: epochs.at(-1)!.acc });
     const before = tf.memory().numTensors; // after a first run: lazily made constants are not leaks
     const again = await iwplMethod.run(context(1), knobs());
     expect(tf.memory().numTensors).toBe(before);
