@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors.ts';
 import { createProgress } from '../util/progress.ts';
 import { initBackend } from '../backend/select.ts';
-import { loadClip, type ClipModel } from './model.ts';
+import { ClipModel, readClipWeights } from './model.ts';
 import { ClipTokenizer, resolveVocabPath } from './tokenizer.ts';
 import { preprocessFileForClip } from './preprocess.ts';
 
@@ -93,11 +93,16 @@ export async function embed(options: EmbedOptions): Promise<EmbedResult> {
   if (options.images.length === 0 && options.texts.length === 0) {
     throw new UserError('embed: nothing to embed; give at least one --image or --text');
   }
-  await initBackend();
+  // Every input is checked before the backend loads, so a bad one is reported alone (TensorFlow
+  // writes start-up lines on stderr when it loads).
+  const { sd, config } = await readClipWeights(options.model);
   const tokenizer = options.texts.length > 0
     ? await ClipTokenizer.load(resolveVocabPath({ ...(options.vocab !== undefined ? { vocab: options.vocab } : {}), modelPath: options.model }))
     : undefined;
-  const model = await loadClip(options.model);
+  for (const text of options.texts) tokenizer!.tokenize(text, { contextLength: config.text.contextLength, truncate: options.truncate === true });
+  for (const image of options.images) await preprocessFileForClip(image, config.vision.imageSize);
+  await initBackend();
+  const model = ClipModel.fromStateDict(sd, config);
   try {
     return await embedWithModel(model, tokenizer, options);
   } finally {

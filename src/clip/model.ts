@@ -92,9 +92,17 @@ export class ClipModel {
  * @example const model = await loadClip('RN50.pt'); const f = model.encodeImage(pixels);
  */
 export async function loadClip(path: string): Promise<ClipModel> {
+  const { sd, config } = await readClipWeights(path);
   await initBackend();
+  return ClipModel.fromStateDict(sd, config);
+}
+
+/**
+ * Reads and validates CLIP weights without touching tfjs: a bad file is reported before the
+ * backend loads (TensorFlow prints start-up lines on stderr when it loads).
+ */
+export async function readClipWeights(path: string): Promise<{ readonly sd: StateDict; readonly config: ClipConfig }> {
   const raw = await loadStateDict(path);
   const config = inferClipConfig(raw, path);
-  const sd = validateStateDict(raw, config, path);
-  return ClipModel.fromStateDict(sd, config);
+  return { sd: validateStateDict(raw, config, path), config };
 }
