@@ -6,6 +6,7 @@
  * `retry: false` and recovered one level up (mlflow-rest.ts), never re-sent blindly.
  */
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { UserError } from '../util/errors.ts';
 import { MlflowError, errorFromResponse } from './errors.ts';
@@ -45,6 +46,9 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
   jitterMs: 1000,
   maxBackoffMs: 120_000,
 });
+
+/** Idle time after which a kept-alive connection is closed by us, ms (below uvicorn's 5 s). */
+const KEEP_ALIVE_IDLE_MS = 4000;
 
 /** HTTP statuses retried (MLflow's _TRANSIENT_FAILURE_RESPONSE_CODES plus 408). */
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
@@ -177,7 +181,11 @@ export class MlflowHttp {
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
       maxRedirects: 0,
-      ...(options.insecureTls ? { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) } : {}),
+      // One kept-alive connection reused across requests (as the Python client's requests.Session);
+      // idle sockets are closed after 4 s, before uvicorn's 5 s keep-alive timeout (Node's default
+      // agent also waits 5 s: a reuse racing the server's close fails with ECONNRESET and a retry).
+      httpAgent: new HttpAgent({ keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, ...(options.insecureTls ? { rejectUnauthorized: false } : {}) }),
     });
   }
 
