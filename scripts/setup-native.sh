@@ -204,6 +204,26 @@ build_binding() {
   rm -rf "$tmp" "$PKG/build"
 }
 
+# iwpl_stdio.node (scripts/native/stdio.cc: dup/dup2 for quiet-load.ts), beside the binding;
+# compiled straight with g++ (N-API needs no linking), into a temporary name, checked, renamed.
+build_stdio_helper() {
+  local out=$PKG/lib/napi-v$NAPI_BUILD_VERSION/iwpl_stdio.node src=$ROOT/scripts/native/stdio.cc
+  local want; want=$(sha256_of "$src")
+  [[ -f $out && -f $out.sha256 && $(cat "$out.sha256") == "$want" ]] && return 0
+  need_compiler
+  need_node_headers
+  local tmp; tmp=$(mktemp -d "$PKG/lib/.napi-partial-XXXXXX")
+  g++ -O2 -shared -fPIC -DNAPI_VERSION=$NAPI_BUILD_VERSION -I"$(node_prefix)/include/node" -o "$tmp/iwpl_stdio.node" "$src" ||
+    die "g++ failed to compile $src"
+  node -e 'const m = {exports: {}}; process.dlopen(m, process.argv[1]); if (typeof m.exports.dup2 !== "function") process.exit(1)' \
+    "$tmp/iwpl_stdio.node" || die "the freshly built iwpl_stdio.node does not load"
+  echo "$want" > "$tmp/iwpl_stdio.node.sha256"
+  rm -f "$out.sha256"
+  mv "$tmp/iwpl_stdio.node" "$out"
+  mv "$tmp/iwpl_stdio.node.sha256" "$out.sha256"
+  rm -rf "$tmp"
+}
+
 # --- main ---
 [[ -f $PKG/package.json ]] && grep -q "\"version\": \"$TFJS_NODE_VERSION\"" "$PKG/package.json" ||
   die "node_modules/@tensorflow/tfjs-node@$TFJS_NODE_VERSION is missing: run npm ci (it is an optionalDependency)"
@@ -216,5 +236,6 @@ clean_partials
 "install_$variant"
 activate "$variant"
 build_binding
+build_stdio_helper
 node "$ROOT/scripts/native/check.cjs" || die "the native backend was installed but does not work (see above)"
 log "done in $((SECONDS - t0)) s ($variant; deps/$variant $(du -sh "$DEPS/$variant/" | cut -f1))"

@@ -10,6 +10,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as nodeModule from 'node:module';
 import { UserError } from '../util/errors.ts';
 import { prepareNativeEnv, type NativeSettings } from './native-env.ts';
+import { withStderrSilenced } from './quiet-load.ts';
+
+const requireHere = nodeModule.createRequire(import.meta.url);
 
 /** The backends iwpl knows, fastest first. */
 export const BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -26,8 +29,10 @@ const LOADERS: Readonly<Record<BackendName, () => Promise<unknown>>> = Object.fr
   tensorflow: async () => {
     // Threads, determinism and log level are read by TensorFlow once, when the binding loads.
     pendingSettings ??= prepareNativeEnv();
-    // The package name is held in a variable so TypeScript does not demand its (optional) types.
-    const loaded: unknown = await import(String('@tensorflow/tfjs-node'));
+    // require (synchronous), so that stderr is silenced for the library's load banner only; with
+    // TF_CPP_MIN_LOG_LEVEL=0 (the user wants TensorFlow's logs) nothing is silenced.
+    const load = (): unknown => requireHere('@tensorflow/tfjs-node');
+    const loaded = pendingSettings.minLogLevel === '0' ? load() : withStderrSilenced(load);
     nativeSettings = pendingSettings;
     return loaded;
   },

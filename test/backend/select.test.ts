@@ -18,14 +18,19 @@ let tmp: string;
 beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'iwpl-select-')); });
 afterAll(() => { rmSync(tmp, { recursive: true, force: true }); });
 
-/** A `node --import` file whose resolve hook makes @tensorflow/tfjs-node unresolvable, as on a machine without it. */
+/** A `node --require` preload that makes @tensorflow/tfjs-node unresolvable, as on a machine without it. */
 function hideTfjsNode(): string {
-  const hook = join(tmp, 'hide-tfjs-node.mjs');
-  const body = `export async function resolve(spec, ctx, next) {
-    if (spec === '@tensorflow/tfjs-node') { const e = new Error("Cannot find package '@tensorflow/tfjs-node'"); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; }
-    return next(spec, ctx); }`;
-  writeFileSync(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(body)}`)});\n`);
-  return hook;
+  const preload = join(tmp, 'hide-tfjs-node.cjs');
+  writeFileSync(preload, `const Module = require('node:module');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === '@tensorflow/tfjs-node') {
+    throw Object.assign(new Error("Cannot find module '@tensorflow/tfjs-node'"), { code: 'MODULE_NOT_FOUND' });
+  }
+  return resolve.call(this, request, ...rest);
+};
+`);
+  return preload;
 }
 
 /** Runs `iwpl backend --json` in a child with `env` (IWPL_BACKEND removed unless given). */
@@ -70,26 +75,26 @@ describe('initBackend', () => {
 });
 
 describe('the default backend (IWPL_BACKEND unset), in a child process', () => {
-  it('is tensorflow when the native build loads, silently', async () => {
+  it('is tensorflow when the native build loads, with nothing on stderr (TF\'s load banner silenced)', async () => {
     const { info, stderr } = await backendJson({});
     expect(info.backend).toBe('tensorflow');
-    expect(stderr).not.toMatch(/setup:native/);
+    expect(stderr).toBe('');
   });
 
   it('falls back to wasm with ONE stderr line saying how to get the native backend', async () => {
-    const { info, stderr } = await backendJson({}, ['--import', hideTfjsNode()]);
+    const { info, stderr } = await backendJson({}, ['--require', hideTfjsNode()]);
     expect(info.backend).toBe('wasm');
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^iwpl: native TensorFlow backend not available \(Cannot find package '@tensorflow\/tfjs-node'\); using wasm, .*`npm run setup:native`/);
+    expect(lines[0]).toMatch(/^iwpl: native TensorFlow backend not available \(Cannot find module '@tensorflow\/tfjs-node'\); using wasm, .*`npm run setup:native`/);
   });
 
   it('IWPL_BACKEND=tensorflow without the native build fails in one line (no fallback)', async () => {
-    const r = await run(process.execPath, ['--import', hideTfjsNode(), join(REPO, 'bin/iwpl.js'), 'backend'],
+    const r = await run(process.execPath, ['--require', hideTfjsNode(), join(REPO, 'bin/iwpl.js'), 'backend'],
       { cwd: REPO, env: { ...process.env, ...CLEAN, IWPL_BACKEND: 'tensorflow' } as NodeJS.ProcessEnv })
       .then(() => undefined, (err: { code: number; stderr: string }) => err);
     expect(r?.code).toBe(1);
-    expect(r?.stderr.trim()).toBe("iwpl: backend 'tensorflow' could not be loaded: Cannot find package '@tensorflow/tfjs-node'; " +
+    expect(r?.stderr.trim()).toBe("iwpl: backend 'tensorflow' could not be loaded: Cannot find module '@tensorflow/tfjs-node'; " +
       'run `npm run setup:native` (see README, Requirements)');
   });
 
