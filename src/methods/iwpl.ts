@@ -67,8 +67,9 @@ async function runIwpl(ctx: MethodContext, knobsIn: IwplKnobs): Promise<MethodRe
         ...(ctx.events !== undefined ? { events: ctx.events } : {}),
       });
       const { global_ctx: global, instance_ctx: instance } = problem.variables;
-      const test = normalizedRows(await ctx.features.plain(data.test, 'test'));
-      const dim = test.length / data.test.length;
+      const testFeatures = await ctx.features.plain(data.test, 'test');
+      const test = normalizedRows(testFeatures);
+      const dim = testFeatures.dim;
       const prompts = encodeAllPrompts(encoder, { global, instance }, members);
       const scores = knobs.testAggregate === 'feature'
         ? scoreFeature(test, prompts, dim, members, knobs.testTopK, model.logitScale)
