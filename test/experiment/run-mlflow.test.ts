@@ -97,7 +97,7 @@ describe('iwpl run → MLflow', () => {
         'data.shots': String(e.shots), 'data.seed': String(e.seed), 'model.sha256': weightsSha,
         'features.views': '1',
       });
-      expect(r.params.backend).toMatch(/^(tensorflow|wasm|cpu|node|node-gpu)$/);
+      expect(r.params.backend).toMatch(/^(tensorflow|wasm|cpu)$/);
     }
     const coop = runs.find((x) => x.run_name.startsWith('coop-'));
     if (coop) expect(coop.params).toMatchObject({ 'method.nCtx': '4', 'optim.lr': '0.01', 'optim.epochs': '10', 'optim.batchSize': '6', 'method.classTokenPosition': 'end' });
