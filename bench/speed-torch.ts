@@ -8,6 +8,12 @@ import { createInterface, type Interface } from 'node:readline';
 import { join } from 'node:path';
 import { REPO_ROOT } from './ref-python.ts';
 
+/** One timed call: wall-clock and CPU (all threads of the process) milliseconds. */
+export interface Timing {
+  readonly ms: number;
+  readonly cpu: number;
+}
+
 /** One answer of torch_speed.py (`ok` false carries `error`). */
 export type TorchReply = Record<string, unknown> & { readonly ok: boolean; readonly error?: string };
 
@@ -48,9 +54,11 @@ export class TorchReference {
     return reply;
   }
 
-  /** Times `reps` calls of a timing command; returns the milliseconds of each. */
-  async time(cmd: 'coop_step' | 'encode_image' | 'encode_text' | 'peak', reps: number): Promise<number[]> {
-    return (await this.send({ cmd, reps })).ms as number[];
+  /** Times `reps` calls of a timing command: wall and process CPU milliseconds of each. */
+  async time(cmd: 'coop_step' | 'encode_image' | 'encode_text' | 'peak', reps: number): Promise<Timing[]> {
+    const r = await this.send({ cmd, reps });
+    const cpu = r.cpu_ms as number[];
+    return (r.ms as number[]).map((ms, i) => ({ ms, cpu: cpu[i]! }));
   }
 
   /** Asks the process to exit and waits for it. */

@@ -34,7 +34,7 @@ import { parseSafetensors, serializeSafetensors, type Float32Tensor } from '../s
 import { imageFlops, textFlops } from './clip-flops.ts';
 import { findRefPython, REPO_ROOT } from './ref-python.ts';
 import { CoopBenchStep, IwplBenchStep, IWPL_BENCH_KNOBS, type BenchStep, type StepInputs } from './speed-steps.ts';
-import { TorchReference } from './speed-torch.ts';
+import { TorchReference, type Timing } from './speed-torch.ts';
 import { coopReferencePass, textTrainFlops } from './speed-flops.ts';
 import { textPassOf } from './speed-passes.ts';
 
@@ -68,10 +68,14 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
 const load1 = (): number => round(loadavg()[0]!, 2);
 
-function timeOurs(fn: () => void): number {
+/** Wall and process CPU time of one call (CPU: all threads; less sensitive to machine load). */
+function timeOurs(fn: () => void): Timing {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   fn();
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { ms, cpu: (c.user + c.system) / 1000 };
 }
 
 function tensorOf(content: Map<string, Float32Tensor>, key: string): Float32Tensor {
@@ -168,11 +172,12 @@ async function main(): Promise<number> {
     await torch.time('encode_text', 1);
 
     // Interleaved rounds: ours, then torch, for each measurement.
-    const t = { iwpl: [] as number[], coop: [] as number[], torchCoop: [] as number[], image: [] as number[], torchImage: [] as number[],
-      text: [] as number[], textFull: [] as number[], torchText: [] as number[], load: [] as number[] };
-    const step = (s: BenchStep): number => timeOurs(() => s.run());
+    const t = { iwpl: [] as Timing[], coop: [] as Timing[], torchCoop: [] as Timing[], image: [] as Timing[], torchImage: [] as Timing[],
+      text: [] as Timing[], textFull: [] as Timing[], torchText: [] as Timing[] };
+    const loads: number[] = [];
+    const step = (s: BenchStep): Timing => timeOurs(() => s.run());
     for (let r = 0; r < SETTINGS.reps; r++) {
-      t.load.push(load1());
+      loads.push(load1());
       await settle(); t.iwpl.push(step(iwpl));
       await settle(); t.torchCoop.push(...await torch.time('coop_step', 1));
       await settle(); t.coop.push(step(coop));
@@ -187,8 +192,8 @@ async function main(): Promise<number> {
     const a = tf.randomUniform([n, n], -1, 1, 'float32', 3) as tf.Tensor2D;
     disposers.push(a);
     tf.matMul(a, a).dispose();
-    const oursPeak = Math.min(...Array.from({ length: 5 }, () => timeOurs(() => { tf.matMul(a, a).dataSync(); })));
-    const torchPeak = Math.min(...await torch.time('peak', 5));
+    const oursPeak = Math.min(...Array.from({ length: 5 }, () => timeOurs(() => { tf.matMul(a, a).dataSync(); }).ms));
+    const torchPeak = Math.min(...(await torch.time('peak', 5)).map((x) => x.ms));
     const peakGflops = (ms: number): number => round(2 * n ** 3 / ms / 1e6, 1);
 
     // FLOPs: ours as our code runs the step, torch's as CoOp's code does.
@@ -196,9 +201,12 @@ async function main(): Promise<number> {
     const refFlops = textTrainFlops(size, coopReferencePass(classnames.length, config.text.contextLength));
     const iwplFlops = textTrainFlops(size, textPassOf(model.text, iwpl.eotOfStep(1), 1 + IWPL_BENCH_KNOBS.nGlobalCtx));
     const coopFlops = textTrainFlops(size, textPassOf(model.text, coop.eot, 1 + SETTINGS.nCtx));
-    const perRound = (num: number[], den: number[]): number => median(num.map((x, i) => x / den[i]!));
-    const ms = (xs: number[]): number => round(median(xs), 1);
-    const perS = (units: number, xs: number[]): number => round(units / (median(xs) / 1000), 2);
+    const wall = (xs: Timing[]): number[] => xs.map((x) => x.ms);
+    /** Median over rounds of torch's time ÷ ours (wall, or CPU with `cpu`). */
+    const perRound = (num: Timing[], den: Timing[], cpu = false): number =>
+      median(num.map((x, i) => (cpu ? x.cpu / den[i]!.cpu : x.ms / den[i]!.ms)));
+    const ms = (xs: Timing[]): number => round(median(wall(xs)), 1);
+    const perS = (units: number, xs: Timing[]): number => round(units / (median(wall(xs)) / 1000), 2);
 
     const result = {
       bench: 'speed',
@@ -212,7 +220,7 @@ async function main(): Promise<number> {
       shots: SETTINGS.shots,
       batch: SETTINGS.batch,
       rounds: SETTINGS.reps,
-      load_avg_1m: t.load,
+      load_avg_1m: loads,
       iwpl_step_ms: ms(t.iwpl),
       coop_step_ms: ms(t.coop),
       torch_coop_step_ms: ms(t.torchCoop),
@@ -229,12 +237,20 @@ async function main(): Promise<number> {
         image_features_max_abs_diff: Number(imageDiff.toExponential(2)),
         text_features_max_abs_diff: Number(textDiff.toExponential(2)),
       },
+      cpu_time_ratio: {
+        what: 'torch process CPU time / ours (all threads), median over rounds: less sensitive to machine load than wall time; spinning thread pools count',
+        iwpl_step: round(perRound(t.torchCoop, t.iwpl, true), 2),
+        coop_step: round(perRound(t.torchCoop, t.coop, true), 2),
+        encode_image: round(perRound(t.torchImage, t.image, true), 2),
+        encode_text: round(perRound(t.torchText, t.text, true), 2),
+        encode_text_all_77_tokens: round(perRound(t.torchText, t.textFull, true), 2),
+      },
       gflops_achieved: {
-        iwpl_step: round(iwplFlops / median(t.iwpl) / 1e6, 1),
-        coop_step: round(coopFlops / median(t.coop) / 1e6, 1),
-        torch_coop_step: round(refFlops / median(t.torchCoop) / 1e6, 1),
-        encode_image: round(imageFlops(config) * SETTINGS.imageBatch / median(t.image) / 1e6, 1),
-        torch_encode_image: round(imageFlops(config) * SETTINGS.imageBatch / median(t.torchImage) / 1e6, 1),
+        iwpl_step: round(iwplFlops / median(wall(t.iwpl)) / 1e6, 1),
+        coop_step: round(coopFlops / median(wall(t.coop)) / 1e6, 1),
+        torch_coop_step: round(refFlops / median(wall(t.torchCoop)) / 1e6, 1),
+        encode_image: round(imageFlops(config) * SETTINGS.imageBatch / median(wall(t.image)) / 1e6, 1),
+        torch_encode_image: round(imageFlops(config) * SETTINGS.imageBatch / median(wall(t.torchImage)) / 1e6, 1),
       },
       gflops_peak_matmul: { ours: peakGflops(oursPeak), torch: peakGflops(torchPeak), shape: `${n}x${n}x${n}` },
       step_flops: { iwpl: round(iwplFlops / 1e9, 1), coop: round(coopFlops / 1e9, 1), torch_coop: round(refFlops / 1e9, 1), unit: 'GFLOP' },
@@ -247,7 +263,8 @@ async function main(): Promise<number> {
         note: 'ours = encodeText on the 77-token ids (stops at the last EOT, exact); ours_all_77_tokens runs every position',
         text_gflop_per_text_77_tokens: round(textFlops(config, config.text.contextLength) / 1e9, 3),
       },
-      times_ms: Object.fromEntries(Object.entries(t).filter(([k]) => k !== 'load').map(([k, xs]) => [k, xs.map((x) => round(x, 1))])),
+      times_ms: Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, xs.map((x) => round(x.ms, 1))])),
+      cpu_ms: Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, xs.map((x) => round(x.cpu, 1))])),
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       cpus: availableParallelism(),
     };

@@ -18,7 +18,7 @@ Commands (one JSON object per line; every answer is one JSON line with "ok"):
       dict) and DIR/inputs.safetensors (ctx, train features, labels, batch indices, images, text
       ids), then DIR/reference.safetensors (CoOp logits at the initial ctx, ctx after one step,
       image and text features of those inputs).
-  {"cmd": "coop_step", "reps": k}      times k CoOp steps (ms each)
+  {"cmd": "coop_step", "reps": k}      times k CoOp steps (wall ms and process CPU ms, each)
   {"cmd": "encode_image", "reps": k}   times k encode_image calls on IMAGE_BATCH images (ms each)
   {"cmd": "encode_text", "reps": k}    times k encode_text calls on TEXT_BATCH "a photo of a <name>." (77 tokens)
   {"cmd": "peak", "reps": k}           times k [1024, 1024] @ [1024, 1024] matmuls (ms each)
@@ -155,12 +155,13 @@ class Bench:
         return float(loss)
 
     def timed(self, fn, reps):
-        out = []
+        wall, cpu = [], []
         for _ in range(reps):
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
-            out.append((time.perf_counter() - t0) * 1000)
-        return {"ms": out}
+            wall.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)  # every thread of the process
+        return {"ms": wall, "cpu_ms": cpu}
 
     def iwpl_logits(self, path):
         t = load_file(path)
