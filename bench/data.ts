@@ -1,27 +1,38 @@
 /**
- * `npm run bench:data`: images/s of decode + CLIP preprocessing (Dassl's RGB-first order, 224 px)
- * on one core (main thread) and on all cores (one worker_thread per core, images split evenly).
- * Prints one JSON object. Inputs: generated 500×375 JPEGs (a typical CoOp dataset image size).
- * Reference, measured in the same run on the same files: Pillow + numpy doing CLIP's transform in
- * one Python process (bench/ref/pil_preprocess.py; Python from bench/ref-python.ts), with the ratio
- * ours / reference for one core.
- * Options (env): BENCH_IMAGES (default 48), BENCH_WORKERS (default: number of CPUs).
+ * `npm run bench:data`: images/s of decode + CLIP preprocessing (Dassl's RGB-first order, 224 px,
+ * normalised float32) on one core (main thread) and on all cores (src/clip/preprocess-pool.ts:
+ * decode + resize + crop on worker threads, normalisation on the main thread, as encodeBatches
+ * does). Inputs: generated 500×375 JPEGs (a typical CoOp dataset image size).
+ * Reference, measured in the same run on the same files: Pillow + numpy doing CLIP's transform
+ * (bench/ref/pil_preprocess.py; Python from bench/ref-python.ts) in one process, and in as many
+ * processes as our workers (multiprocessing, as a DataLoader with workers). Rounds alternate ours
+ * and Pillow; figures are medians over rounds, with the 1-minute load of each round.
+ * Options (env): BENCH_IMAGES (default 48), BENCH_WORKERS (default: number of CPUs), BENCH_ROUNDS (3).
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../src/image/decode.ts';
-import { preprocessForClip } from '../src/clip/preprocess.ts';
+import { clipResizeCrop, normalizeRgb, preprocessForClip } from '../src/clip/preprocess.ts';
+import { PreprocessPool } from '../src/clip/preprocess-pool.ts';
 import { findRefPython, runRefScript } from './ref-python.ts';
 
 const SIZE = 224; // CLIP RN50 input
+const OPTIONS = { convertFirst: true } as const;
 
-/** Decodes and preprocesses every file; returns the checksum so the work cannot be skipped. */
-async function processAll(paths: readonly string[]): Promise<number> {
+/** Decodes and preprocesses every file on this thread; returns a checksum so the work cannot be skipped. */
+async function oneCore(paths: readonly string[]): Promise<number> {
   let sum = 0;
-  for (const p of paths) sum += preprocessForClip(await decodeImage(p), SIZE, { convertFirst: true })[0];
+  for (const p of paths) sum += preprocessForClip(await decodeImage(p), SIZE, OPTIONS)[0]!;
+  return sum;
+}
+
+/** The same through the worker pool (all files requested at once), normalised here. */
+async function allCores(pool: PreprocessPool, paths: readonly string[]): Promise<number> {
+  const imgs = await Promise.all(paths.map((p) => pool.resizeCrop(p, SIZE, OPTIONS)));
+  let sum = 0;
+  for (const img of imgs) sum += normalizeRgb(img)[0]!;
   return sum;
 }
 
@@ -37,66 +48,73 @@ async function makeImages(dir: string, n: number): Promise<string[]> {
   return paths;
 }
 
-/** Starts a worker that warms up, reports "ready", and processes its share on "go". */
-function startWorker(paths: readonly string[]): Promise<{ go: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    // Workers do not inherit tsx's loader: register it (as bin/iwpl.js does), then load this file.
-    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const w = new Worker(boot, { eval: true, workerData: { paths } });
-    w.once('error', reject);
-    w.once('message', () => resolve({
-      go: () => new Promise<void>((done) => {
-        w.once('message', () => { void w.terminate(); done(); });
-        w.postMessage('go');
-      }),
-    }));
-  });
-}
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const rate = (n: number, ms: number): number => n / (ms / 1000);
+const r2 = (x: number): number => Number(x.toFixed(2));
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const n = Number(process.env.BENCH_IMAGES ?? 48);
   const workers = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const dir = mkdtempSync(join(tmpdir(), 'iwpl-bench-data-'));
+  const pool = new PreprocessPool(workers);
   try {
     const paths = await makeImages(dir, n);
-    await processAll(paths.slice(0, 2)); // warm-up (sharp, filter tables)
-    let t = performance.now();
-    await processAll(paths);
-    const one = n / ((performance.now() - t) / 1000);
-    const parts = Array.from({ length: workers }, (_, w) => paths.filter((_, i) => i % workers === w));
-    const started = await Promise.all(parts.map(startWorker)); // start-up and warm-up are not timed
-    t = performance.now();
-    await Promise.all(started.map((w) => w.go()));
-    const all = n / ((performance.now() - t) / 1000);
+    // warm-up (sharp, filter tables, the workers' module loading); checks the pool's bytes too
+    const here = clipResizeCrop(await decodeImage(paths[0]!), SIZE, OPTIONS);
+    const there = await Promise.all(Array.from({ length: workers }, () => pool.resizeCrop(paths[0]!, SIZE, OPTIONS)));
+    if (there.some((img) => Buffer.compare(Buffer.from(img.data), Buffer.from(here.data)) !== 0)) throw new Error('pool and main thread differ');
     const py = findRefPython(['PIL', 'numpy'], 'Pillow');
     const single = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-    const reference = 'python' in py
-      ? runRefScript(py.python, 'pil_preprocess.py', [String(SIZE), '2', ...paths], single)
-      : { skipped: py.skipped };
-    const refRate = typeof reference.imagesPerSec === 'number' ? reference.imagesPerSec : undefined;
+    const ours1: number[] = [], oursN: number[] = [], ref1: number[] = [], refN: number[] = [], load: number[] = [];
+    let refInfo: Record<string, unknown> = 'python' in py ? {} : { skipped: py.skipped };
+    for (let r = 0; r < rounds; r++) {
+      load.push(r2(loadavg()[0]!));
+      let t = performance.now();
+      await oneCore(paths);
+      ours1.push(rate(n, performance.now() - t));
+      t = performance.now();
+      await allCores(pool, paths);
+      oursN.push(rate(n, performance.now() - t));
+      if (!('python' in py)) continue;
+      const one = runRefScript(py.python, 'pil_preprocess.py', [String(SIZE), '2', ...paths], single);
+      const many = runRefScript(py.python, 'pil_preprocess.py', [String(SIZE), '2', '--processes', String(workers), ...paths], single);
+      if (typeof one.imagesPerSec !== 'number' || typeof many.imagesPerSec !== 'number') {
+        refInfo = { skipped: String(one.skipped ?? many.skipped ?? 'pil_preprocess.py gave no rate') };
+        break;
+      }
+      ref1.push(one.imagesPerSec);
+      refN.push(many.imagesPerSec);
+      refInfo = { pillow: one.pillow, numpy: one.numpy, python: one.python };
+    }
+    const haveRef = ref1.length === rounds;
     const result = {
       bench: 'data: decode + preprocessForClip (224, bicubic, RGB first)',
-      images: n, source: '500x375 JPEG q90',
-      oneCore: { imagesPerSec: Number(one.toFixed(2)) },
-      allCores: { workers, imagesPerSec: Number(all.toFixed(2)) },
-      reference: { what: 'Pillow + numpy, CLIP transform (RGB first), one process', ...reference },
-      ...(refRate ? { oneCoreRatioOursToReference: Number((one / refRate).toFixed(3)) } : {}),
+      images: n, source: '500x375 JPEG q90', rounds, load_avg_1m: load,
+      oneCore: { imagesPerSec: r2(median(ours1)) },
+      allCores: { workers, imagesPerSec: r2(median(oursN)), how: 'PreprocessPool (decode + resize + crop on worker threads), normalised on the main thread' },
+      reference: {
+        what: 'Pillow + numpy, CLIP transform (RGB first): one process, and as many processes as our workers',
+        ...refInfo,
+        ...(haveRef ? { oneProcess: { imagesPerSec: r2(median(ref1)) }, processes: { count: workers, imagesPerSec: r2(median(refN)) } } : {}),
+      },
+      ...(haveRef ? {
+        oneCoreRatioOursToReference: r2(median(ours1.map((x, i) => x / ref1[i]!))),
+        allCoresRatioOursToOneProcessReference: r2(median(oursN.map((x, i) => x / ref1[i]!))),
+        allCoresRatioOursToSameProcessCount: r2(median(oursN.map((x, i) => x / refN[i]!))),
+      } : {}),
       node: process.version, cpus: availableParallelism(),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return haveRef ? 0 : 1;
   } finally {
+    await pool.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (isMainThread) {
-  await main();
-} else {
-  const { paths } = workerData as { paths: string[] };
-  await processAll(paths.slice(0, 1)); // warm-up
-  parentPort!.postMessage('ready');
-  parentPort!.once('message', async () => {
-    await processAll(paths);
-    parentPort!.postMessage('done');
-  });
-}
+process.exitCode = await main();
