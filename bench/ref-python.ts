@@ -1,6 +1,7 @@
 /**
  * Finds the Python that runs a bench's reference measurement (the same run, same inputs):
- * env IWPL_REF_PYTHON when set (only it), else the repo's `.venv-ref/bin/python`, else `python3`;
+ * env IWPL_REF_PYTHON when set (only it), else the repo's `.venv-bench` (bench/setup-ref.sh), else
+ * `.venv-ref/bin/python`, else `python3`;
  * the first that can import every module asked for. Shared by bench/data.ts and bench/clip.ts.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ export type RefPython = { readonly python: string } | { readonly skipped: string
 /** The first candidate interpreter that imports all of `modules`. */
 export function findRefPython(modules: readonly string[], hint: string): RefPython {
   const forced = process.env.IWPL_REF_PYTHON;
-  const candidates = (forced ? [forced] : [join(REPO_ROOT, '.venv-ref', 'bin', 'python'), 'python3'])
+  const candidates = (forced ? [forced] : [join(REPO_ROOT, '.venv-bench', 'bin', 'python'), join(REPO_ROOT, '.venv-ref', 'bin', 'python'), 'python3'])
     .filter((p) => !p.includes('/') || existsSync(p));
   for (const python of candidates) {
     const r = spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' });

@@ -62,6 +62,12 @@ function unitsOf(rows: number): { ones: tf.Tensor1D; zeros: tf.Tensor1D } {
   return units;
 }
 
+/** Frees the cached ones/zeros (TextTransformer.dispose calls it; they are re-made on demand). */
+export function releaseNativeCaches(): void {
+  if (units) tf.dispose([units.ones, units.zeros]);
+  units = undefined;
+}
+
 /**
  * (x − mean) / sqrt(var + eps) over the last axis of a 2-D x [rows, width], without the affine part.
  * @returns the normalised [rows, width] and what {@link layerNormBackward} needs.

@@ -14,7 +14,7 @@ import {
   blockTensors, causalMask, gatherRows, layerNorm, linear, repeatBatch, toBlock, toLayerNorm, toTensor,
   transformerBlock, type BlockParams, type LayerNormParams, type StateDict,
 } from './layers.ts';
-import { isNativeBackend } from './native-ops.ts';
+import { isNativeBackend, releaseNativeCaches } from './native-ops.ts';
 import { packedBlockTensors, toPackedBlock } from './packed-block.ts';
 import { encodePacked, type PackedTextWeights } from './text-packed.ts';
 
@@ -186,5 +186,6 @@ export class TextTransformer {
     tf.dispose([this.tokenTable, this.positional, ...this.blocks.flatMap(blockTensors),
       ...(this.packed ? this.packed.blocks.flatMap(packedBlockTensors) : []),
       this.lnFinal.gamma, this.lnFinal.beta, this.projection]);
+    if (this.packed) releaseNativeCaches();
   }
 }
