@@ -53,6 +53,8 @@ const SETTINGS = Object.freeze({
 });
 
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+/** Three significant digits: tiny test configurations must not round a rate to 0. */
+const sig = (x: number): number => Number(x.toPrecision(3));
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -246,11 +248,11 @@ async function main(): Promise<number> {
         encode_text_all_77_tokens: round(perRound(t.torchText, t.textFull, true), 2),
       },
       gflops_achieved: {
-        iwpl_step: round(iwplFlops / median(wall(t.iwpl)) / 1e6, 1),
-        coop_step: round(coopFlops / median(wall(t.coop)) / 1e6, 1),
-        torch_coop_step: round(refFlops / median(wall(t.torchCoop)) / 1e6, 1),
-        encode_image: round(imageFlops(config) * SETTINGS.imageBatch / median(wall(t.image)) / 1e6, 1),
-        torch_encode_image: round(imageFlops(config) * SETTINGS.imageBatch / median(wall(t.torchImage)) / 1e6, 1),
+        iwpl_step: sig(iwplFlops / median(wall(t.iwpl)) / 1e6),
+        coop_step: sig(coopFlops / median(wall(t.coop)) / 1e6),
+        torch_coop_step: sig(refFlops / median(wall(t.torchCoop)) / 1e6),
+        encode_image: sig(imageFlops(config) * SETTINGS.imageBatch / median(wall(t.image)) / 1e6),
+        torch_encode_image: sig(imageFlops(config) * SETTINGS.imageBatch / median(wall(t.torchImage)) / 1e6),
       },
       gflops_peak_matmul: { ours: peakGflops(oursPeak), torch: peakGflops(torchPeak), shape: `${n}x${n}x${n}` },
       step_flops: { iwpl: round(iwplFlops / 1e9, 1), coop: round(coopFlops / 1e9, 1), torch_coop: round(refFlops / 1e9, 1), unit: 'GFLOP' },
