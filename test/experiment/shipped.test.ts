@@ -23,7 +23,7 @@ describe('shipped experiment files', () => {
   it('the table is the paper\'s: four datasets × the registered methods × seeds 1–3 at 4 shots', async () => {
     const { config } = await loadExperiment(join(dir, 'table-4shot.json'));
     expect(config.datasets).toEqual(['oxford_flowers', 'caltech101', 'oxford_pets', 'fgvc_aircraft']);
-    expect(config.methods.map((m) => m.name)).toEqual(['zeroshot', 'coop', 'lfa', 'iwpl']); // linear-probe joins when it is registered
+    expect(config.methods.map((m) => m.name)).toEqual(['zeroshot', 'linear-probe', 'coop', 'lfa', 'iwpl']);
     expect(config.shots).toEqual([4]);
     expect(config.seeds).toEqual([1, 2, 3]);
   });
