@@ -32,3 +32,48 @@ export { toRgb, crop, flipHorizontal } from './image/convert.ts';
 export type { DecodedImage, RgbImage, ImageMode } from './image/types.ts';
 // tracking: Tracker interface, MLflow REST client, offline store and sync
 export * from './tracking/index.ts';
+export { NumpyRandomState } from './data/numpy-random.ts';
+export { downloadDataset, type DatasetDownloadOptions, type DatasetDownloadResult } from './data/download.ts';
+export { backendInfo, type BackendInfo, type DeviceInfo } from './backend/info.ts';
+// methods: zero-shot, linear probe, CoOp, LFA, IWPL behind one MethodDefinition contract
+export { METHODS, getMethod, type AnyMethod } from './methods/registry.ts';
+export { METHOD_NAMES, type MethodName, type MethodDefinition, type MethodContext, type MethodData, type MethodResult, type FeatureSource, type FeatureMatrix } from './methods/types.ts';
+export { zeroShotMethod, zeroShotKnobsSchema, cosineLogits, type ZeroShotKnobs } from './methods/zero-shot.ts';
+export { templatesFor, fillTemplate, type TemplateMode } from './methods/templates.ts';
+export { classTextFeatures, type TextFeatureOptions } from './methods/text-prototypes.ts';
+export { linearProbeMethod, linearProbeKnobsSchema, lpclipSample, searchC, LPCLIP_C_GRID, type LinearProbeKnobs, type CSearchResult } from './methods/linear-probe.ts';
+export { LogisticRegressionProblem, type LogisticFitOptions, type LogisticSolution } from './methods/logistic-regression.ts';
+export { coopMethod, coopKnobsSchema, coopEpochs, type CoopKnobs } from './methods/coop.ts';
+export { PromptLearner, CLASS_TOKEN_POSITIONS, type ClassTokenPosition, type PromptLearnerOptions } from './methods/prompt-learner.ts';
+export { readCtxFile } from './methods/ctx-file.ts';
+export { lfaMethod, lfaKnobsSchema, LFA_ITERATIONS, type LfaKnobs } from './methods/lfa.ts';
+export { procrustes, type OrthogonalMap } from './methods/procrustes.ts';
+export { iwplMethod } from './methods/iwpl.ts';
+export { iwplKnobsSchema, resolveIwplKnobs, type IwplKnobs } from './methods/iwpl-knobs.ts';
+// train and eval: one training loop, optimisers and schedules as torch/Dassl, metrics as Dassl/scikit-learn
+export { trainLoop } from './train/loop.ts';
+export { createOptimizer, type Optimizer } from './train/optim.ts';
+export { learningRate } from './train/schedule.ts';
+export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult } from './train/lbfgs.ts';
+export type { TrainProblem, TrainOptions, TrainResult, TrainEvents, StepEvent, EpochEvent, OptimizerConfig, ScheduleConfig } from './train/types.ts';
+export { argmaxRows, accuracy, confusionMatrix, perClassAccuracy, meanPerClassAccuracy } from './eval/metrics.ts';
+export { formatPredictionsCsv, writePredictionsCsv, type PredictedItem } from './eval/predictions.ts';
+// experiments: `iwpl run` as a library
+export { loadExperiment, loadExperimentValue, parseOverride, type LoadedExperiment, type Override } from './experiment/load.ts';
+export { runExperiment, type RunExperimentOptions, type ExperimentRunResult } from './experiment/run.ts';
+export { readResults, type ResultRow } from './experiment/results.ts';
+export { CachedFeatureSource, type CachedFeatureSourceOptions } from './experiment/feature-source.ts';
+// viz: vega-lite specs, tables, headless SVG/PNG
+export { npMean, npStd, meanSpread, formatFixed, formatMeanSpread, type Spread, type MeanSpread } from './viz/stats.ts';
+export { PAPER_TABLE, paperAccuracy, paperDataset, paperMethod, datasetLabel, methodLabel, type PaperTable, type PaperDataset, type PaperMethod } from './viz/paper.ts';
+export { summarize, type AccuracyRow, type GroupSummary, type SummaryOptions } from './viz/summary.ts';
+export { resultsMarkdown, resultsCsv, type TableOptions } from './viz/table.ts';
+export {
+  accuracyCurveSpec, accuracyVsTrainPromptsSpec, accuracyVsTestTopKSpec, accuracyVsShotsSpec, summarizeCurve,
+  type CurvePoint, type CurveOptions, type CurveSummary,
+} from './viz/accuracy-curves.ts';
+export { methodBarsSpec, type MethodBarsOptions } from './viz/method-bars.ts';
+export { trainingCurvesSpec, stepEventPoints, TRAINING_METRICS, type MetricPoint as TrainingMetricPoint, type TrainingCurvesOptions } from './viz/training-curves.ts';
+export { confusionHeatmapSpec, type ConfusionOptions } from './viz/confusion.ts';
+export { compileSpec, renderSvg, renderSvgWithWarnings, svgToPng, renderPng, writeChart, type RenderedSvg, type PngOptions, type ChartFormat } from './viz/render.ts';
+export { VEGA_LITE_SCHEMA, VEGA_LITE_MIME, CHART_CONFIG } from './viz/theme.ts';
