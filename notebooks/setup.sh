@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Makes the notebooks runnable headless (idempotent): notebooks/.venv with the pinned Jupyter client
-# side from PyPI; tslab 1.0.22 installed from its own lockfile into notebooks/tslab/node_modules (kept
-# out of the project's packages: tslab's bundled TypeScript 5.0.4 would take over node_modules/.bin/tsc);
-# and the `tslab` kernelspec registered inside that venv.
+# Makes the notebooks runnable (idempotent): notebooks/.venv with the pinned Jupyter side from PyPI
+# (client, nbclient, JupyterLab, nbconvert); tslab 1.0.22 installed from its own lockfile into
+# notebooks/tslab/node_modules (kept out of the project's packages: tslab's bundled TypeScript 5.0.4
+# would take over node_modules/.bin/tsc); and the `tslab` kernelspec registered inside that venv.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 PYTHON="${PYTHON:-python3}"
 # The pins: nbclient runs the notebooks (test/notebooks/run_notebook.py); ipykernel brings IPython,
-# which tslab's kernelspec installer imports.
-PINS=(jupyter_client==8.10.0 nbclient==0.11.0 nbformat==5.11.1 ipykernel==7.4.0)
+# which tslab's kernelspec installer imports; jupyterlab opens them (`notebooks/.venv/bin/jupyter lab`)
+# and nbconvert exports or executes them (`jupyter nbconvert --to html|notebook --execute`).
+PINS=(jupyter_client==8.10.0 nbclient==0.11.0 nbformat==5.11.1 ipykernel==7.4.0 jupyterlab==4.6.6 nbconvert==7.17.2)
 venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   "$PYTHON" -m venv "$venv"
