@@ -1,0 +1,6 @@
+/** Public entry of the report module: result rows → summary table, charts, and their logging on the parent run. */
+export type { ReportRow, ReportInput, ReportFiles, HistoryPoint, ConfusionInput, SummaryGroup } from './types.ts';
+export { summaryGroups, summaryCsv, summaryMarkdownTable, summaryMetrics, referenceShots } from './summary.ts';
+export { planCharts, MAX_SERIES, MAX_CONFUSIONS, type ChartPlan } from './charts.ts';
+export { buildReport, type SummaryJson } from './build.ts';
+export { reportExperiment, writeReportFiles, type ReportExtra, type ExperimentReport } from './log.ts';

@@ -1,0 +1,72 @@
+/**
+ * Where a report goes: a folder (writeReportFiles, each file atomic) and the parent run of an
+ * experiment (reportExperiment: files as artifacts under `report/`, summary metrics on the run).
+ */
+import { resolve, sep } from 'node:path';
+import { UserError } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs-atomic.ts';
+import type { TrackedRun } from '../tracking/types.ts';
+import { buildReport } from './build.ts';
+import { summaryGroups, summaryMetrics } from './summary.ts';
+import type { ReportFiles, ReportInput, ReportRow } from './types.ts';
+
+/**
+ * Writes the files under `dir` (sub-folders created), each atomically: a reader sees an old file
+ * or the new one, never a part. Returns the paths written, in order.
+ * @throws UserError for a file name that would leave `dir` (absolute, or with "..").
+ */
+export async function writeReportFiles(dir: string, files: ReportFiles): Promise<string[]> {
+  const root = resolve(dir);
+  const paths: string[] = [];
+  for (const [name, data] of Object.entries(files)) {
+    const path = resolve(root, name);
+    if (!path.startsWith(root + sep)) throw new UserError(`report file "${name}" is outside ${root}`);
+    await writeFileAtomic(path, data);
+    paths.push(path);
+  }
+  return paths;
+}
+
+/** What reportExperiment takes besides the parent run and the rows. */
+export type ReportExtra = Omit<ReportInput, 'rows'> & {
+  /** Also write the files to this folder (e.g. the experiment's results folder + "/report"). */
+  readonly outDir?: string;
+  /** Artifact folder on the parent run. @default 'report' */
+  readonly artifactDir?: string;
+};
+
+/** What reportExperiment did. */
+export interface ExperimentReport {
+  readonly files: ReportFiles;
+  /** Metrics logged on the parent run. */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** Artifact paths on the parent run. */
+  readonly artifacts: readonly string[];
+  /** Paths written under `outDir` (empty without one). */
+  readonly written: readonly string[];
+}
+
+/**
+ * Builds the report of an experiment and logs it on its parent run (still open): every file as an
+ * artifact `report/<name>` and the summary metrics `summary/<dataset>/<label>/<shots>shot/{mean,std,n}`;
+ * then flushes the run (it stays open: the caller ends it).
+ * @param rows results.json rows (`ResultRow` fits) with optional `knobs`.
+ * @example await reportExperiment(parent, rows, { title: c.name, outDir: join(outDir, 'report') });
+ */
+export async function reportExperiment(parentRun: TrackedRun, rows: readonly ReportRow[], extra: ReportExtra = {}): Promise<ExperimentReport> {
+  const { outDir, artifactDir, ...input } = extra;
+  const files = await buildReport({ ...input, rows });
+  const written = outDir === undefined ? [] : await writeReportFiles(outDir, files);
+  const prefix = (artifactDir ?? 'report').replace(/\/+$/, '');
+  const artifacts: string[] = [];
+  for (const [name, data] of Object.entries(files)) {
+    const path = prefix === '' ? name : `${prefix}/${name}`;
+    await parentRun.logArtifact(path, data);
+    artifacts.push(path);
+  }
+  const metrics = summaryMetrics(summaryGroups(rows));
+  parentRun.logMetrics(metrics);
+  await parentRun.flush();
+  return { files, metrics, artifacts, written };
+}
+
