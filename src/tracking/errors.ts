@@ -38,6 +38,14 @@ export class MlflowError extends Error {
     readonly endpoint: string,
     /** How many attempts were made (1 = no retry). */
     readonly attempts = 1,
+    /**
+     * The request went out on a reused keep-alive connection that the server had already closed
+     * (reset or hang-up before any answer). A server that closed fully (uvicorn) never read it;
+     * the client resends re-sendable requests at once on a new connection (Node's documented
+     * `req.reusedSocket` case; urllib3 checks for a dropped pooled connection before reuse), and
+     * a create still searches before creating again.
+     */
+    readonly staleConnection = false,
   ) {
     super(message);
   }

@@ -52,6 +52,8 @@ const KEEP_ALIVE_IDLE_MS = 4000;
 
 /** HTTP statuses retried (MLflow's _TRANSIENT_FAILURE_RESPONSE_CODES plus 408). */
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+/** Error codes of a write on a connection the peer already closed (reset, broken pipe, hang-up). */
+const STALE_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
 /** Statuses whose Retry-After header is honoured (urllib3's RETRY_AFTER_STATUS_CODES). */
 const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([413, 429, 503]);
 
@@ -202,6 +204,7 @@ export class MlflowHttp {
     const retries = req.retry === false ? 0 : this.retry.maxRetries;
     const data = req.json !== undefined ? JSON.stringify(req.json) : req.bytes;
     const contentType = req.json !== undefined ? 'application/json' : req.contentType;
+    let staleResent = false;
     for (let attempt = 1; ; attempt++) {
       this.stats.requests++;
       if (data !== undefined) this.stats.bytesSent += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
@@ -217,12 +220,22 @@ export class MlflowHttp {
           ...(req.timeoutMs !== undefined ? { timeout: req.timeoutMs } : {}),
         });
       } catch (err) {
-        const e = err as { code?: string; message?: string };
+        const e = err as { code?: string; message?: string; request?: { reusedSocket?: boolean } };
         const timeout = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
+        const stale = e.request?.reusedSocket === true && STALE_CONNECTION_CODES.has(e.code ?? '');
         failure = new MlflowError(
           `MLflow ${endpoint} at ${this.uri} failed: ${timeout ? 'timed out' : `no answer (${e.code ?? e.message})`}`,
-          timeout ? 'TIMEOUT' : 'NETWORK_ERROR', undefined, endpoint, attempt,
+          timeout ? 'TIMEOUT' : 'NETWORK_ERROR', undefined, endpoint, attempt, stale,
         );
+        // A pooled connection the server closed while this process was busy (a long synchronous
+        // step blocks the event loop past the server's keep-alive timeout, so its FIN is not yet
+        // read): resend at once on a fresh connection, once per request, without a back-off.
+        if (stale && !staleResent && req.retry !== false) {
+          staleResent = true;
+          this.stats.retries++;
+          attempt--;
+          continue;
+        }
       }
       let waitMs: number | undefined;
       if (res) {

@@ -174,7 +174,8 @@ export class MlflowRestClient {
         return r.run;
       } catch (e) {
         if (!o.idempotencyTag || !isTransient(e) || attempt > this.http.retry.maxRetries) throw e;
-        await sleep(this.http.backoffMs(attempt + 1));
+        // A stale pooled connection was never read by the server: look for the run at once.
+        if (!(e as MlflowError).staleConnection) await sleep(this.http.backoffMs(attempt + 1));
         const existing = await this.findRunByTag(o.experimentId, o.idempotencyTag);
         if (existing) return existing;
       }
