@@ -59,8 +59,8 @@ export async function mlflowParentRuns(client: MlflowRestClient, runId: string):
     }
     throw err;
   }
-  const children: RunRecord[] = [];
-  for await (const run of client.searchAllRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.\`${TAG.parentRunId}\` = ${filterString(runId)}` })) {
+  const children: RunRecord[] = []; // oldest first: the runner's order, as results.json and the offline store keep it
+  for await (const run of client.searchAllRuns({ experimentIds: [parent.info.experiment_id], filter: `tags.\`${TAG.parentRunId}\` = ${filterString(runId)}`, orderBy: ['attributes.start_time ASC'] })) {
     children.push(mlflowRecord(client, run));
   }
   return { name: parent.info.run_name ?? tagOf(parent, TAG.runName) ?? runId, children };
