@@ -3,15 +3,16 @@
  * (`<file>.part` + HTTP Range, restarting when a server ignores Range), retried after a dropped
  * connection, with progress, and an atomic final rename. A file whose hash does not match is deleted.
  * Failures say which: the host could not be reached (name not resolved, connection refused, no
- * answer in time) or it answered with an HTTP error; both name the mirror settings.
+ * answer in time: then also where a local copy goes) or it answered with an HTTP error; both name
+ * the mirror settings.
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PRETRAINED, VOCAB, type PretrainedEntry } from './pretrained.ts';
 import { canonicalModelName } from './config-registry.ts';
 import { UserError } from '../util/errors.ts';
-import { downloadFile, formatBytes } from '../io/http-download.ts';
+import { DownloadError, downloadFile, formatBytes } from '../io/http-download.ts';
 
 /** Options of {@link downloadPretrained} and {@link downloadVerified}. */
 export interface DownloadOptions {
@@ -80,6 +81,10 @@ async function downloadEntry(entry: PretrainedEntry, options: DownloadOptions): 
   try {
     return await downloadVerified(url, entry.sha256, join(dir, entry.file), options);
   } catch (err) {
+    if (err instanceof DownloadError && err.failure === 'unreachable') {
+      // offline: the other way is a copy made elsewhere, put where this download would have gone
+      err = new DownloadError(`${err.message}, or put a copy of ${entry.file} in ${resolve(dir)} (it is checked by SHA-256)`, 'unreachable');
+    }
     // a folder made for this download goes again when nothing (no .part to resume) was kept in it
     if (created !== undefined && (await readdir(created, { recursive: true, withFileTypes: true })).every((e) => e.isDirectory())) {
       await rm(created, { recursive: true, force: true });

@@ -119,7 +119,11 @@ async function fetchFile(file: SourceFile, dest: string, dirName: string, option
       if (retryable && file.driveId !== undefined && !base && err.failure === 'http') {
         throw manualStep(file, `Google Drive refused it (HTTP ${err.status})`);
       }
-      if (!retryable || i === urls.length - 1) throw err;
+      if (!retryable || i === urls.length - 1) {
+        // an address that does not end in the file's name (Google Drive's) says nothing of what was wanted
+        if (err instanceof DownloadError && !url.endsWith(`/${encodeURIComponent(file.file)}`)) throw new DownloadError(`${file.file}: ${err.message}`, err.failure, err.status);
+        throw err;
+      }
       const reason = (err as Error).message.slice(url.length + 2).split(' (')[0]; // "HTTP 404 Not Found", "cannot reach the server: ..."
       log(`${file.file}: ${url}: ${reason}; trying ${urls[i + 1]}`);
     }

@@ -5,7 +5,8 @@
  * each class (Dassl would silently take fewer). Each problem is a one-line UserError.
  */
 import { promises as fs } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { PRETRAINED } from '../clip/pretrained.ts';
 import { UserError } from '../util/errors.ts';
 import { DATASETS, getDataset } from '../data/registry.ts';
 import { checkDataset } from '../data/check.ts';
@@ -33,6 +34,18 @@ export interface Preflight {
 export interface PreflightOptions {
   /** Called before each dataset's image check (it stats every image of every split). */
   readonly onDataset?: (name: string) => void;
+}
+
+/** A path as the user would type it: relative to the working folder when under it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** "; fetch it with: npx iwpl assets download NAME --dir DIR" when the missing weights are an official checkpoint's file name. */
+function weightsHint(model: string): string {
+  const name = Object.entries(PRETRAINED).find(([, e]) => e.file === basename(model))?.[0];
+  return name === undefined ? '' : `; fetch it with: npx iwpl assets download ${name} --dir ${shown(dirname(model))} (or put a copy of ${basename(model)} there)`;
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -68,13 +81,13 @@ export async function preflight(exp: LoadedExperiment, options: PreflightOptions
   });
   const dup = specs.findIndex((s, i) => specs.indexOf(s) !== i);
   if (dup >= 0) throw new UserError(`${exp.file}: datasets.${dup}: "${c.datasets[dup]}" is listed twice`);
-  if (!(await isFile(c.model))) throw new UserError(`${exp.file}: model: weights file not found: ${c.model}`);
+  if (!(await isFile(c.model))) throw new UserError(`${exp.file}: model: weights file not found: ${c.model}${weightsHint(c.model)}`);
   let vocabPath: string;
   try {
     vocabPath = resolveVocabPath({ ...(c.vocab !== undefined ? { vocab: c.vocab } : {}), modelPath: c.model });
   } catch {
     throw new UserError(`${exp.file}: vocab: not set, IWPL_VOCAB not set, and no bpe_simple_vocab_16e6.txt.gz beside the weights in ${dirname(c.model)}; ` +
-      'set "vocab" in the experiment file, --set vocab=PATH, or IWPL_VOCAB');
+      `fetch it with: npx iwpl assets download vocab --dir ${shown(dirname(c.model))}; or set "vocab" in the experiment file, --set vocab=PATH, or IWPL_VOCAB`);
   }
   if (!(await isFile(vocabPath))) throw new UserError(`${exp.file}: vocab: CLIP vocabulary file not found: ${vocabPath}`);
   const trains = c.methods.some((m) => m.name !== 'zeroshot');
@@ -85,7 +98,11 @@ export async function preflight(exp: LoadedExperiment, options: PreflightOptions
     options.onDataset?.(key);
     const report = await checkDataset(spec, c.dataRoot);
     const where = report.dir ?? `${c.dataRoot}/${spec.dirName}`;
-    if (report.error !== null) throw new UserError(`dataset ${key} (${where}): ${report.error}`);
+    if (report.error !== null) {
+      const absent = !(await fs.stat(join(c.dataRoot, spec.dirName)).then(() => true, () => false));
+      throw new UserError(`dataset ${key} (${where}): ${report.error}` +
+        (absent ? `; fetch it with: npx iwpl data download ${key} --root ${shown(c.dataRoot)}, or point dataRoot (--set dataRoot=DIR) at the folder holding ${spec.dirName}/` : ''));
+    }
     const bad = report.missing[0] ?? report.unreadable[0];
     if (bad) {
       const total = report.missing.length + report.unreadable.length;

@@ -4,7 +4,9 @@
  * connection, shows progress, and is renamed to `dest` only once it has the expected SHA-256 and/or
  * size (a file that does not is deleted). Failures say which: the host could not be reached (name
  * not resolved, connection refused, no answer in time) or it answered with an HTTP error; both end
- * with the caller's mirror hint. Shared by the CLIP weight and the dataset downloads.
+ * with the caller's mirror hint. A host never reached is not retried at length (a name that does
+ * not resolve: once; refused or silent: twice), so an offline machine fails in seconds. Shared by
+ * the CLIP weight and the dataset downloads.
  */
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +24,7 @@ export interface ExpectedFile {
 
 /** Options of {@link downloadFile}. */
 export interface HttpDownloadOptions {
-  /** Further attempts after a dropped connection, each resuming where the last stopped. @default 3 */
+  /** Further attempts after a dropped connection, each resuming where the last stopped (a host never reached: at most 1; a name that does not resolve: none). @default 3 */
   readonly retries?: number;
   /** Pause before a retry, in ms (doubled each time). @default 1000 */
   readonly retryDelayMs?: number;
@@ -71,8 +73,11 @@ export async function sizeOf(path: string): Promise<number | undefined> {
 
 /** A transfer that stopped early (network error, dropped connection): resumable. */
 class Interrupted extends Error {
-  /** True when no answer came at all (name not resolved, refused, timed out). */
-  constructor(message: string, readonly unreachable = false) {
+  /**
+   * @param unreachable no answer came at all (name not resolved, refused, timed out)
+   * @param unknownName the name does not resolve (ENOTFOUND): asking again gives the same answer
+   */
+  constructor(message: string, readonly unreachable = false, readonly unknownName = false) {
     super(message);
   }
 }
@@ -101,8 +106,8 @@ async function attempt(url: string, part: string, label: string, expected: Expec
   try {
     res = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow', signal: abort.signal });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    throw new Interrupted(`cannot reach the server: ${unreachableReason(cause?.code, new URL(url).host, abort.signal.aborted)}`, true);
+    const code = (err as { cause?: { code?: string } }).cause?.code;
+    throw new Interrupted(`cannot reach the server: ${unreachableReason(code, new URL(url).host, abort.signal.aborted)}`, true, code === 'ENOTFOUND' || code === 'EAI_NONAME');
   } finally {
     clearTimeout(timer);
   }
@@ -188,7 +193,11 @@ export async function downloadFile(url: string, dest: string, expected: Expected
     } catch (err) {
       if (!(err instanceof Interrupted)) throw err;
       const kept = (await sizeOf(part)) ?? 0;
-      if (tries >= retries) {
+      // Fail fast where nothing ever arrived (an offline machine: seconds, not minutes of backoff):
+      // a name that does not resolve is not asked again, a host that does not answer once more;
+      // a transfer that had started is resumed `retries` times.
+      const allowed = err.unreachable && kept === 0 ? (err.unknownName ? 0 : Math.min(retries, 1)) : retries;
+      if (tries >= allowed) {
         const attempts = `${tries + 1} attempt${tries === 0 ? '' : 's'}`;
         if (kept > 0) throw new DownloadError(`${url}: download interrupted (${err.message}) after ${attempts}; ${formatBytes(kept)} kept in ${part}: run the command again to resume`, 'interrupted');
         throw err.unreachable
@@ -196,7 +205,7 @@ export async function downloadFile(url: string, dest: string, expected: Expected
           : new DownloadError(`${url}: download failed (${err.message}) after ${attempts}${hintOf(options)}`, 'interrupted');
       }
       const next = kept > 0 ? `resuming from ${formatBytes(kept)}` : 'retrying';
-      stream.write(`${label}: ${err.message}; ${next} (attempt ${tries + 2} of ${retries + 1})\n`);
+      stream.write(`${label}: ${err.message}; ${next} (attempt ${tries + 2} of ${allowed + 1})\n`);
       await sleep((options.retryDelayMs ?? 1000) * 2 ** tries);
     }
   }

@@ -161,7 +161,7 @@ describe('downloadPretrained (loopback server)', () => {
     // nothing received: "retrying", never "resuming"
     const progress = sink();
     const closed = await userError(downloadPretrained('tiny', opts({ baseUrl: `http://127.0.0.1:${port}`, retries: 1, progressStream: progress })));
-    expect(closed.message).toBe(`http://127.0.0.1:${port}/${SHA}/tiny.pt: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (2 attempts); check the network, or ${MIRROR_HINT}`);
+    expect(closed.message).toBe(`http://127.0.0.1:${port}/${SHA}/tiny.pt: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (2 attempts); check the network, or ${MIRROR_HINT}, or put a copy of tiny.pt in ${tmp} (it is checked by SHA-256)`);
     expect(progress.text()).toBe(`download tiny.pt: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED); retrying (attempt 2 of 2)\n`);
     expect(MIRROR_HINT).toMatch(/--base-url or IWPL_ASSETS_BASE_URL/);
     // .invalid never resolves (RFC 6761)
@@ -270,5 +270,37 @@ describe('iwpl assets', () => {
     expect(bad.stderr).toContain('--retries must be an integer >= 0 (got "x")');
     const unknown = await iwpl(['assets', 'download', 'RN42', '--dir', tmp]);
     expect(unknown.stderr).toContain("no official checkpoint named 'RN42'");
+  });
+
+  it('download offline (the README\'s first command): one line naming the file and where a local copy goes, within seconds, nothing left', async () => {
+    const closedServer = createServer();
+    await new Promise<void>((resolve) => closedServer.listen(0, '127.0.0.1', resolve));
+    const port = (closedServer.address() as AddressInfo).port;
+    await new Promise((resolve) => closedServer.close(resolve));
+    const dir = join(tmp, 'weights');
+    // a refusing host is asked twice whatever --retries says (3 by default): one retry note, then the line
+    let t0 = Date.now();
+    const refused = await iwpl(['assets', 'download', 'RN50', '--dir', dir, '--base-url', `http://127.0.0.1:${port}`]);
+    const refusedMs = Date.now() - t0;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([
+      `download ${VOCAB.file}: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED); retrying (attempt 2 of 2)`,
+      `iwpl: http://127.0.0.1:${port}/${VOCAB.sha256}/${VOCAB.file}: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (2 attempts); `
+        + `check the network, or ${MIRROR_HINT}, or put a copy of ${VOCAB.file} in ${dir} (it is checked by SHA-256)`,
+    ]);
+    expect(refused.stdout).toBe('');
+    expect(existsSync(dir)).toBe(false);
+    expect(refusedMs).toBeLessThan(30_000); // node's start (seconds on a loaded machine) + one 1 s pause, not 1 + 2 + 4 s of backoff
+    // a name that does not resolve (.invalid, RFC 6761; what an offline machine sees) is asked once: the one line alone
+    t0 = Date.now();
+    const dns = await iwpl(['assets', 'download', 'RN50', '--no-vocab', '--dir', dir, '--base-url', 'http://iwpl-mirror.invalid']);
+    expect(dns.code).toBe(1);
+    const dnsLines = dns.stderr.trimEnd().split('\n');
+    const esc = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(dnsLines.pop()).toMatch(new RegExp(`^iwpl: ${esc(`http://iwpl-mirror.invalid/${PRETRAINED.RN50!.sha256}/RN50.pt: cannot reach the server: the name iwpl-mirror.invalid could not be resolved (`)}`
+      + `(ENOTFOUND\\) \\(1 attempt|EAI_AGAIN\\) \\(2 attempts)${esc(`); check the network, or ${MIRROR_HINT}, or put a copy of RN50.pt in ${dir} (it is checked by SHA-256)`)}$`));
+    expect(dnsLines.length).toBe(dns.stderr.includes('ENOTFOUND') ? 0 : 1); // a temporary resolver failure (EAI_AGAIN) is asked once more
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(existsSync(dir)).toBe(false);
   });
 });

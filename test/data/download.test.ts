@@ -150,6 +150,20 @@ describe('downloadDataset (loopback)', () => {
     expect(lines).toContain(`annotations.tar.gz: http://127.0.0.1:${port}/gone/annotations.tar.gz: cannot reach the server: 127.0.0.1:${port} refused the connection; trying ${ann.urls[0]}`);
   });
 
+  it('an unreachable address that does not end in the file\'s name (Google Drive\'s) is named by the file too', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const drive = structuredClone(sources);
+    const files = drive.OxfordPets!.files as unknown as { file: string; urls: string[] }[];
+    const split = files.find((f) => f.file.startsWith('split_zhou'))!;
+    split.urls = [`http://127.0.0.1:${port}/uc?export=download&id=abc`];
+    const err = await userError(downloadDataset('oxford_pets', opts({ sources: drive })));
+    expect(err.message).toBe(`${split.file}: http://127.0.0.1:${port}/uc?export=download&id=abc: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (1 attempt); check the network, or ${DATA_MIRROR_HINT}`);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
   it('turns a Google Drive web page or refusal into one line saying which file to fetch by hand and how to pass it', async () => {
     server.plan.set('/oxford_pets/split_zhou_OxfordPets.json', ['html']);
     const page = await userError(downloadDataset('oxford_pets', opts()));
