@@ -75,8 +75,8 @@ const CASES = (): Case[] => [
   { name: 'download: unknown model', args: ['assets', 'download', 'RN42', '--dir', '@/w'], code: 1, line: /checkpoint named 'RN42'/ },
   { name: 'download: --retries x', args: ['assets', 'download', 'RN50', '--retries', 'x', '--dir', '@/w'], code: 1, line: /^iwpl: --retries must be an integer >= 0 \(got "x"\)$/ },
   { name: 'download: --base-url not a URL', args: ['assets', 'download', 'RN50', '--base-url', 'mirror', '--dir', '@/w'], code: 1, line: /^iwpl: --base-url "mirror" is not an http\(s\):\/\/ URL$/ },
-  { name: 'download: host refuses, no partial folder', args: ['assets', 'download', 'RN50', '--retries', '0', '--base-url', `http://127.0.0.1:${deadPort}`, '--dir', '@/w/deep'], code: 1, line: /refused the connection \(ECONNREFUSED\) \(1 attempt\); check the network, or a mirror .* --base-url or IWPL_ASSETS_BASE_URL$/ },
-  { name: 'download: name not resolved', args: ['assets', 'download', 'vocab', '--retries', '0', '--base-url', 'http://iwpl-mirror.invalid', '--dir', '@/w'], code: 1, line: /the name iwpl-mirror\.invalid could not be resolved \((ENOTFOUND|EAI_AGAIN)\) .*--base-url or IWPL_ASSETS_BASE_URL$/ },
+  { name: 'download: host refuses, no partial folder', args: ['assets', 'download', 'RN50', '--retries', '0', '--base-url', `http://127.0.0.1:${deadPort}`, '--dir', '@/w/deep'], code: 1, line: /refused the connection \(ECONNREFUSED\) \(1 attempt\); check the network, or a mirror .* --base-url or IWPL_ASSETS_BASE_URL, or put a copy of bpe_simple_vocab_16e6\.txt\.gz in \S+\/w\/deep \(it is checked by SHA-256\)$/ },
+  { name: 'download: name not resolved', args: ['assets', 'download', 'vocab', '--retries', '0', '--base-url', 'http://iwpl-mirror.invalid', '--dir', '@/w'], code: 1, line: /the name iwpl-mirror\.invalid could not be resolved \((ENOTFOUND|EAI_AGAIN)\) .*--base-url or IWPL_ASSETS_BASE_URL, or put a copy of bpe_simple_vocab_16e6\.txt\.gz in \S+\/w \(it is checked by SHA-256\)$/ },
   { name: 'download: --dir is a file', args: ['assets', 'download', 'RN50', '--dir', join(REPO, 'README.md')], code: 1, line: /^iwpl: --dir .*README\.md: is a file, not a folder$/ },
 ];
 
