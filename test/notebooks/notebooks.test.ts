@@ -1,18 +1,24 @@
 /**
  * Every notebook in notebooks/ runs headless with the tslab kernel (test/notebooks/run_notebook.py,
- * nbclient, errors never allowed) on the tiny CLIP fixture; the quickstart's tables and heatmap must
- * equal what embed() computes in this process for the same files and texts.
- * Needs `bash notebooks/setup.sh` (notebooks/.venv + the tslab kernelspec); the library is compiled to
- * dist/ here (tslab imports ../dist/index.js), so `npm test` alone works after the set-up.
+ * nbclient, errors never allowed) in smoke mode: the tiny CLIP fixture, the fixture datasets, a real
+ * MLflow server (tracking/local-server.ts). The quickstart's tables and heatmap must equal what
+ * embed() computes in this process; 02 and 03 run experiments/smoke.json and smoke-ablation.json
+ * into MLflow and keep their charts as SVG outputs; 04 reads 02's runs back over REST. Each kernel
+ * gets its own TMPDIR, which must hold no `iwpl-` folder afterwards, also when a cell fails.
+ * Needs `bash notebooks/setup.sh` (notebooks/.venv + the tslab kernelspec) and `bash
+ * tracking/setup.sh` (MLflow); the library is compiled to dist/ here (tslab imports
+ * ../dist/index.js, like `npm run build`), so `npm test` alone works after the set-up.
  */
-import { describe, it, expect } from 'vitest';
+import { afterAll, describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initBackend } from '../../src/backend/select.ts';
 import { embed } from '../../src/clip/embed.ts';
 import { FIXTURES, argmaxRows, fixtureVocabPath } from '../clip/clip-fixtures.ts';
+import { MLFLOW_BIN, startLocalMlflow, type LocalMlflow } from '../../tracking/local-server.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -20,8 +26,21 @@ const NOTEBOOKS = join(ROOT, 'notebooks');
 const PYTHON = join(NOTEBOOKS, '.venv', 'bin', 'python');
 const OUT = join(ROOT, 'test-output', 'notebooks');
 const MODEL = join(FIXTURES, 'tiny-vit.safetensors');
-/** The dist/ build and a kernel run on a loaded 2-core machine (~35 s when idle). */
+/** The dist/ build, the MLflow server's start and a kernel run on a loaded 2-core machine (~35 s when idle). */
 const RUN_TIMEOUT_MS = 400_000;
+/** The notebooks' smoke parameters (paths relative to notebooks/, as a user would give them). */
+const SMOKE_ENV: Readonly<Record<string, Record<string, string>>> = {
+  '02-reproduce-table.ipynb': { IWPL_EXPERIMENT: '../experiments/smoke.json' },
+  '03-ablation-prompt-counts.ipynb': { IWPL_EXPERIMENT: '../experiments/smoke-ablation.json' },
+  '04-compare-runs.ipynb': { IWPL_MLFLOW_EXPERIMENT: 'iwpl/smoke' },
+};
+/** Kernels' TMPDIRs and the server's folder, removed at the end. */
+const TEMP_ROOT = mkdtempSync(join(tmpdir(), 'iwpl-nbtest-'));
+let server: LocalMlflow | undefined;
+afterAll(async () => {
+  await server?.stop();
+  rmSync(TEMP_ROOT, { recursive: true, force: true });
+});
 const NOTEBOOK_FILES = readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
 
 interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, string | string[]> }
@@ -64,8 +83,39 @@ function prepare(): Promise<void> {
       throw new Error(`npm run build (tsconfig.build.json) failed:\n${e.stdout ?? e.message}`);
     }
     await initBackend();
+    if (!existsSync(MLFLOW_BIN)) throw new Error(`notebooks 02-04 log to MLflow: ${MLFLOW_BIN} is missing; run \`bash tracking/setup.sh\``);
+    server = await startLocalMlflow({ dir: mkdtempSync(join(TEMP_ROOT, 'mlflow-')) });
   })();
   return prepared;
+}
+
+/** The `iwpl-` entries left in a kernel's TMPDIR. */
+const leftovers = (dir: string): string[] => readdirSync(dir).filter((f) => f.startsWith('iwpl-'));
+
+/** What a kernel run gives back: the executed (or partial) notebook, the runner's stderr, the kernel's TMPDIR. */
+interface Execution { nb: Notebook; failed: boolean; stderr: string; tmp: string }
+
+/** Runs a notebook in a fresh kernel with the smoke environment plus `extra`; never throws for a failing cell. */
+async function execute(name: string, key: string, extra: Record<string, string> = {}): Promise<Execution> {
+  await prepare();
+  const files = join(OUT, `${key}-files`);
+  rmSync(files, { recursive: true, force: true });
+  mkdirSync(files, { recursive: true });
+  const tmp = mkdtempSync(join(TEMP_ROOT, `${key}-tmp-`));
+  const out = join(OUT, `${key}.ipynb`);
+  const env = {
+    ...process.env, IWPL_MODEL: MODEL, IWPL_VOCAB: fixtureVocabPath(), IWPL_NOTEBOOK_OUT: files,
+    MLFLOW_TRACKING_URI: server!.uri, TMPDIR: tmp, ...SMOKE_ENV[name], ...extra,
+  };
+  try {
+    await run(PYTHON, [join(ROOT, 'test', 'notebooks', 'run_notebook.py'), join(NOTEBOOKS, name), out, '240'],
+      { cwd: ROOT, env, maxBuffer: 64 << 20 });
+    return { nb: readNotebook(out), failed: false, stderr: '', tmp };
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    if (!existsSync(out)) throw new Error(`${name}: the runner wrote no notebook:\n${e.stderr ?? e.message}`);
+    return { nb: readNotebook(out), failed: true, stderr: e.stderr ?? e.message, tmp };
+  }
 }
 
 const runs = new Map<string, Promise<Notebook>>();
@@ -74,20 +124,13 @@ function executed(name: string): Promise<Notebook> {
   let p = runs.get(name);
   if (!p) {
     p = (async () => {
-      await prepare();
-      const files = join(OUT, `${name.replace(/\.ipynb$/, '')}-files`);
-      rmSync(files, { recursive: true, force: true });
-      mkdirSync(files, { recursive: true });
-      const out = join(OUT, name);
-      const env = { ...process.env, IWPL_MODEL: MODEL, IWPL_VOCAB: fixtureVocabPath(), IWPL_NOTEBOOK_OUT: files };
-      try {
-        await run(PYTHON, [join(ROOT, 'test', 'notebooks', 'run_notebook.py'), join(NOTEBOOKS, name), out, '240'],
-          { cwd: ROOT, env, maxBuffer: 64 << 20 });
-      } catch (err) {
-        const e = err as Error & { stderr?: string };
-        throw new Error(`${name} failed (partial notebook: ${out}):\n${e.stderr ?? e.message}`);
-      }
-      return readNotebook(out);
+      // 04 compares the runs 02 logged: 02 runs first.
+      if (name === '04-compare-runs.ipynb') await executed('02-reproduce-table.ipynb');
+      const key = name.replace(/\.ipynb$/, '');
+      const r = await execute(name, key);
+      if (r.failed) throw new Error(`${name} failed (partial notebook: ${join(OUT, `${key}.ipynb`)}):\n${r.stderr}`);
+      expect(leftovers(r.tmp), `${name}: temporary folders left in its TMPDIR`).toEqual([]);
+      return r.nb;
     })();
     runs.set(name, p);
   }
@@ -121,7 +164,7 @@ const softmax = (row: number[]): number[] => {
 
 describe('notebooks', () => {
   it('are committed clean: tslab kernel, an id on every cell, no outputs, one `parameters` cell reading the environment', () => {
-    expect(NOTEBOOK_FILES).toContain('01-quickstart.ipynb');
+    expect(NOTEBOOK_FILES).toEqual(['01-quickstart.ipynb', '02-reproduce-table.ipynb', '03-ablation-prompt-counts.ipynb', '04-compare-runs.ipynb']);
     for (const name of NOTEBOOK_FILES) {
       const nb = readNotebook(join(NOTEBOOKS, name));
       expect(nb.metadata.kernelspec?.name, name).toBe('tslab');
@@ -131,7 +174,10 @@ describe('notebooks', () => {
       expect(nb.cells.filter((c) => (c.outputs ?? []).length > 0).map((c) => c.id), name).toEqual([]);
       const params = nb.cells.filter((c) => c.metadata.tags?.includes('parameters'));
       expect(params.length, name).toBe(1);
-      expect(joined(params[0]!.source), name).toContain('process.env.IWPL_MODEL');
+      const source = joined(params[0]!.source);
+      expect(source, name).toMatch(/process\.env\.(IWPL|MLFLOW)_/);
+      // Those that load CLIP take the weights from IWPL_MODEL (04 only reads MLflow).
+      if (!name.startsWith('04')) expect(source, name).toContain('process.env.IWPL_MODEL');
     }
   });
 
@@ -187,5 +233,110 @@ describe('notebooks', () => {
       expect(i >= 0 && j >= 0, `${image} / ${text}`).toBe(true);
       expect(Math.abs(Number(p) - refProb[i]![j]!)).toBeLessThan(1e-6);
     }
+  }, RUN_TIMEOUT_MS);
+  it('02-reproduce-table: says the weights are random, runs the smoke experiment into MLflow, shows the table beside the paper and the method bars as SVG', async () => {
+    const nb = await executed('02-reproduce-table.ipynb');
+    const experiment = cellById(nb, 'experiment');
+    expect(stdoutOf(experiment)).toMatch(/^RANDOM WEIGHTS: tiny-vit\.safetensors \(7\.\d MB\) is not an OpenAI release/m);
+    expect(dataOf(experiment, 'text/markdown').join('')).toContain('**Random weights.**');
+    const log = stdoutOf(cellById(nb, 'run'));
+    expect(log).toMatch(/^output folder: .*iwpl-nb02-\S+ \(temporary: removed when this cell ends\)$/m);
+    expect(log).toContain(`→ mlflow ${server!.uri} (experiment iwpl/smoke`);
+    const accuracies = [...log.matchAll(/^\[\d\/5\] (\S+): test accuracy ([0-9.]+)%/gm)];
+    expect(accuracies.map((m) => m[1]!.split('-oxford_flowers')[0])).toEqual(['zeroshot', 'linear-probe', 'coop', 'lfa', 'iwpl']);
+    expect(log).toMatch(new RegExp(`^MLflow UI: ${server!.uri}/#/experiments/\\d+/runs/[0-9a-f]{32}$`, 'm'));
+    const table = dataOf(cellById(nb, 'table'), 'text/markdown').join('');
+    expect(table).toContain('| Method | Flowers102 | Flowers102 (paper) |');
+    for (const [, runName, acc] of accuracies) {
+      const method = { zeroshot: 'ZS CLIP', 'linear-probe': 'LP CLIP', coop: 'CoOp', lfa: 'LFA', iwpl: 'IWPL' }[runName!.split('-oxford_flowers')[0]!]!;
+      expect(table).toMatch(new RegExp(`^\\| ${method} \\| ${Number(acc).toFixed(2)}( ± 0\\.00)? \\|`, 'm'));
+    }
+    const svgs = dataOf(cellById(nb, 'bars'), 'image/svg+xml');
+    expect(svgs.length).toBe(1);
+    expect(svgs[0]!.startsWith('<svg')).toBe(true);
+    expect(svgs[0]).toContain('(random weights)');
+    expect(svgs[0]).toContain('paper (4-shot RN50)');
+  }, RUN_TIMEOUT_MS);
+
+  it('03-ablation-prompt-counts: charts the S x k smoke ablation (accuracy vs S and vs k, error bars over seeds) as SVG', async () => {
+    const nb = await executed('03-ablation-prompt-counts.ipynb');
+    expect(stdoutOf(cellById(nb, 'experiment'))).toMatch(/^RANDOM WEIGHTS: tiny-vit\.safetensors/m);
+    expect(stdoutOf(cellById(nb, 'points'))).toBe('12 IWPL runs: S in {1, 2, 4}, k in {1, 4}, shots 4, seeds 1, 2\n');
+    const table = dataOf(cellById(nb, 'points'), 'text/markdown').join('');
+    for (const label of ['iwpl-S1-k1', 'iwpl-S1-k4', 'iwpl-S2-k1', 'iwpl-S2-k4', 'iwpl-S4-k1', 'iwpl-S4-k4']) {
+      expect(table).toMatch(new RegExp(`^\\| ${label} \\| \\d+\\.\\d\\d ± \\d+\\.\\d\\d \\|$`, 'm'));
+    }
+    const svgs = dataOf(cellById(nb, 'charts'), 'image/svg+xml');
+    expect(svgs.length).toBe(2);
+    expect(svgs[0]).toContain('accuracy vs prompts sampled per class (S), 4 shots (random weights)');
+    expect(svgs[1]).toContain('accuracy vs prompts selected per class (k), 4 shots (random weights)');
+    // Error bars = mean ± np.std over the two seeds of the accuracies the run cell logged (2 decimals there).
+    const logged = [...stdoutOf(cellById(nb, 'run')).matchAll(/^\[\d+\/12\] iwpl-S(\d)-k(\d)-oxford_pets-4shot-s\d: test accuracy ([0-9.]+)%/gm)];
+    expect(logged.length).toBe(12);
+    const expected = new Map<string, number[]>();
+    for (const [, S, k, acc] of logged) expected.set(`${S},${k}`, [...(expected.get(`${S},${k}`) ?? []), Number(acc)]);
+    const bars = (svg: string, x: string, series: string) => [...svg.matchAll(new RegExp(
+      `aria-label="${x}: (\\d+); accuracy \\(%\\): [0-9.]+; upper_lo: [0-9.]+; ${series}: [Sk] = (\\d+); hi: ([0-9.]+); lo: ([0-9.]+)"`, 'g'))];
+    const bySampled = bars(svgs[0]!, 'training prompts per class \\(S\\)', 'test top-k');
+    const bySelected = bars(svgs[1]!, 'test prompts per class \\(top-k\\)', 'training S');
+    expect(bySampled.length).toBe(6);
+    expect(bySelected.length).toBe(6);
+    const check = (key: string, hi: number, lo: number) => {
+      const accs = expected.get(key)!;
+      const mean = (accs[0]! + accs[1]!) / 2;
+      const std = Math.abs(accs[0]! - accs[1]!) / 2;
+      expect(Math.abs(hi - (mean + std)), key).toBeLessThan(0.01);
+      expect(Math.abs(lo - (mean - std)), key).toBeLessThan(0.01);
+    };
+    for (const [, S, k, hi, lo] of bySampled) check(`${S},${k}`, Number(hi), Number(lo));
+    for (const [, k, S, hi, lo] of bySelected) check(`${S},${k}`, Number(hi), Number(lo));
+  }, RUN_TIMEOUT_MS);
+
+  it("04-compare-runs: reads back over REST the runs 02 logged, side by side, with their test accuracies and loss curves as SVG", async () => {
+    const nb02 = await executed('02-reproduce-table.ipynb');
+    const nb = await executed('04-compare-runs.ipynb');
+    const log02 = stdoutOf(cellById(nb02, 'run'));
+    const parent = /^parent run ([0-9a-f]{32}): 5 runs/m.exec(log02)![1]!;
+    const logged = [...log02.matchAll(/^\[\d\/5\] (\S+): test accuracy ([0-9.]+)%/gm)].map((m) => ({ name: m[1]!, acc: Number(m[2]) }));
+    const query = stdoutOf(cellById(nb, 'query'));
+    expect(query).toContain(`parent run ${parent} (smoke, FINISHED): 5 child runs`);
+    const listed = [...query.matchAll(/^[0-9a-f]{32} {2}(\S+) {2}FINISHED$/gm)].map((m) => m[1]);
+    expect(listed).toEqual(logged.map((r) => r.name));
+    const table = dataOf(cellById(nb, 'table'), 'text/markdown').join('');
+    const header = table.split('\n').find((l) => l.startsWith('| |'))!.split('|').slice(2, -1).map((c) => c.trim());
+    expect(header).toEqual(logged.map((r) => r.name));
+    const accRow = table.split('\n').find((l) => l.startsWith('| **test/acc** |'))!.split('|').slice(2, -1).map((c) => Number(c.trim()));
+    accRow.forEach((a, i) => expect(Math.abs(a - logged[i]!.acc)).toBeLessThan(0.006));
+    expect(table).toMatch(/^\| method\.name \| zeroshot \| linear-probe \| coop \| lfa \| iwpl \|$/m);
+    const bars = dataOf(cellById(nb, 'accuracy'), 'image/svg+xml');
+    expect(bars.length).toBe(1);
+    for (const r of logged) expect(bars[0]).toContain(r.name);
+    // coop, lfa and iwpl train by steps: three loss curves from MLflow's metric history.
+    expect(stdoutOf(cellById(nb, 'curves'))).toMatch(/^train\/loss history: \d+ points from 3 runs\n$/);
+    expect(dataOf(cellById(nb, 'curves'), 'image/svg+xml').length).toBe(1);
+  }, RUN_TIMEOUT_MS);
+
+  it('a failing cell leaves no temporary folder: 02 on a missing data root fails inside its run cell, 03 on an experiment without IWPL runs fails after it', async () => {
+    const empty = mkdtempSync(join(TEMP_ROOT, 'no-data-'));
+    const [inRun, after] = await Promise.all([
+      execute('02-reproduce-table.ipynb', '02-fails-in-run', { IWPL_SET: `dataRoot=${empty}` }),
+      execute('03-ablation-prompt-counts.ipynb', '03-fails-after-run', { IWPL_SET: 'methods=[{"name":"zeroshot"}]' }),
+    ]);
+    // 02: the run cell made its temporary output folder, then runExperiment's checks threw.
+    expect(inRun.failed).toBe(true);
+    expect(inRun.stderr).toContain('(id run)');
+    expect(inRun.stderr).toContain(empty);
+    const made02 = /^output folder: (\S+) \(temporary/m.exec(stdoutOf(cellById(inRun.nb, 'run')))?.[1];
+    expect(made02?.startsWith(join(inRun.tmp, 'iwpl-nb02-'))).toBe(true);
+    expect(existsSync(made02!)).toBe(false);
+    expect(leftovers(inRun.tmp)).toEqual([]);
+    // 03: the run finished (zero-shot only); the next cell refused to chart it.
+    expect(after.failed).toBe(true);
+    expect(after.stderr).toContain('(id points)');
+    expect(after.stderr).toContain('no IWPL runs that vary trainPromptsPerClass or testTopK');
+    const made03 = /^output folder: (\S+) \(temporary/m.exec(stdoutOf(cellById(after.nb, 'run')))?.[1];
+    expect(made03?.startsWith(join(after.tmp, 'iwpl-nb03-'))).toBe(true);
+    expect(leftovers(after.tmp)).toEqual([]);
+    expect((cellById(after.nb, 'charts') as Cell & { execution_count: number | null }).execution_count).toBeNull();
   }, RUN_TIMEOUT_MS);
 });
