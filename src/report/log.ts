@@ -8,6 +8,8 @@ import { writeFileAtomic } from '../util/fs-atomic.ts';
 import type { TrackedRun } from '../tracking/types.ts';
 import { buildReport } from './build.ts';
 import { summaryGroups, summaryMetrics } from './summary.ts';
+import { inputFromRecords } from './run-records.ts';
+import { recordsForRows } from './results-source.ts';
 import type { ReportFiles, ReportInput, ReportRow } from './types.ts';
 
 /**
@@ -33,6 +35,12 @@ export type ReportExtra = Omit<ReportInput, 'rows'> & {
   readonly outDir?: string;
   /** Artifact folder on the parent run. @default 'report' */
   readonly artifactDir?: string;
+  /**
+   * The experiment's results folder (`iwpl run --out`): a row without `knobs` takes them from its
+   * `<dir>/config.json` (for the knob charts), and the best runs' `predictions.csv` give the
+   * confusion heatmaps (unless `confusions` is given).
+   */
+  readonly resultsDir?: string;
 };
 
 /** What reportExperiment did. */
@@ -51,11 +59,19 @@ export interface ExperimentReport {
  * artifact `report/<name>` and the summary metrics `summary/<dataset>/<label>/<shots>shot/{mean,std,n}`;
  * then flushes the run (it stays open: the caller ends it).
  * @param rows results.json rows (`ResultRow` fits) with optional `knobs`.
- * @example await reportExperiment(parent, rows, { title: c.name, outDir: join(outDir, 'report') });
+ * @example await reportExperiment(parent, rows, { title: c.name, resultsDir: outDir, outDir: join(outDir, 'report') });
  */
 export async function reportExperiment(parentRun: TrackedRun, rows: readonly ReportRow[], extra: ReportExtra = {}): Promise<ExperimentReport> {
-  const { outDir, artifactDir, ...input } = extra;
-  const files = await buildReport({ ...input, rows });
+  const { outDir, artifactDir, resultsDir, ...input } = extra;
+  let reportRows = rows;
+  let confusions = input.confusions;
+  if (resultsDir !== undefined && rows.length > 0) {
+    const fromDir = (await inputFromRecords(input.title ?? 'experiment', await recordsForRows(resultsDir, rows))).input;
+    const knobsOf = new Map(fromDir.rows.map((r) => [r.runName, r.knobs ?? {}]));
+    reportRows = rows.map((r) => (r.knobs === undefined ? { ...r, knobs: knobsOf.get(r.runName) ?? {} } : r));
+    confusions ??= fromDir.confusions;
+  }
+  const files = await buildReport({ ...input, rows: reportRows, ...(confusions ? { confusions } : {}) });
   const written = outDir === undefined ? [] : await writeReportFiles(outDir, files);
   const prefix = (artifactDir ?? 'report').replace(/\/+$/, '');
   const artifacts: string[] = [];

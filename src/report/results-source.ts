@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.ts';
 import type { RunRecord } from './run-records.ts';
 
 /** The fields of a results.json row the report reads (`ResultRow` of src/experiment/results.ts). */
-interface ResultsJsonRow {
+export interface ResultsJsonRow {
   readonly dataset: string;
   readonly method: string;
   readonly label?: string;
@@ -45,7 +45,6 @@ export async function resultsFolderRuns(dir: string): Promise<RunRecord[]> {
   } catch (err) {
     throw new UserError(`${path} is not an iwpl results file (${(err as Error).message})`);
   }
-  const records: RunRecord[] = [];
   for (const [i, row] of rows.entries()) {
     for (const key of ['dataset', 'method', 'runName'] as const) {
       if (typeof row[key] !== 'string') throw new UserError(`${path}: runs.${i}.${key} is missing or not text`);
@@ -53,6 +52,17 @@ export async function resultsFolderRuns(dir: string): Promise<RunRecord[]> {
     for (const key of ['shots', 'seed', 'accuracy'] as const) {
       if (typeof row[key] !== 'number') throw new UserError(`${path}: runs.${i}.${key} is missing or not a number`);
     }
+  }
+  return recordsForRows(dir, rows);
+}
+
+/**
+ * Run records for results.json rows, reading each run's folder `dir/<row.dir>/` (config.json for
+ * the knobs, predictions.csv on demand); a missing folder or file just leaves that part out.
+ */
+export async function recordsForRows(dir: string, rows: readonly ResultsJsonRow[]): Promise<RunRecord[]> {
+  const records: RunRecord[] = [];
+  for (const row of rows) {
     const runDir = join(dir, row.dir || row.runName);
     const file = async (name: string): Promise<Uint8Array | undefined> => fs.readFile(join(runDir, name)).catch(() => undefined);
     const configBytes = await file('config.json');

@@ -6,7 +6,7 @@
  * test-output/report/ (gitignored) for a person to look at.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,5 +118,28 @@ describe('reportExperiment', () => {
     const g = NUMPY.groups.find((x) => x.label === 'coop' && x.shots === 2 && x.dataset === 'oxford_flowers')!;
     expect(metrics.find((m) => m.key === 'summary/oxford_flowers/coop/2shot/mean')?.value).toBe(fromHex(g.mean_hex));
     expect(metrics.find((m) => m.key === 'summary/oxford_flowers/coop/2shot/std')?.value).toBe(fromHex(g.std_hex));
+  });
+
+  it('takes knobs and confusions from the results folder when the rows lack them', async () => {
+    const results = join(tmp, 'results');
+    for (const r of NUMPY.rows) {
+      mkdirSync(join(results, r.runName), { recursive: true });
+      writeFileSync(join(results, r.runName, 'config.json'), JSON.stringify({ data: { dataset: r.dataset, root: join(tmp, 'no-data') }, method: { knobs: r.knobs } }));
+      writeFileSync(join(results, r.runName, 'predictions.csv'), 'impath,label,prediction\n"a,b.jpg",0,1\nc.jpg,1,1\n');
+    }
+    const rows = NUMPY.rows.map(({ knobs: _k, ...r }) => ({ ...r, dir: r.runName, runId: 'x' }));
+    const tracker = new OfflineTracker({ dir: join(tmp, 'store2') });
+    const parent = await tracker.startRun({ experimentName: 'iwpl/report-test', runName: 'from-folder' });
+    const result = await reportExperiment(parent, rows, { title: 'from-folder', resultsDir: results, render: false });
+    await parent.end();
+    const summary = JSON.parse(result.files['summary.json'] as string) as SummaryJson;
+    expect(summary.charts.map((c) => c.name).slice(0, 3)).toEqual(['methods', 'acc-vs-train-prompts', 'acc-vs-shots']);
+    expect(summary.charts.filter((c) => c.name.startsWith('confusion-'))).toHaveLength(6);
+    // no dataset at the root: classes by index
+    const heat = JSON.parse(result.files['charts/confusion-oxford_flowers-coop.vl.json'] as string) as { data: { values: { truth: string; predicted: string; count: number }[] } };
+    expect(heat.data.values).toEqual([
+      { truth: 'class 0', predicted: 'class 0', count: 0, value: 0 }, { truth: 'class 0', predicted: 'class 1', count: 1, value: 100 },
+      { truth: 'class 1', predicted: 'class 0', count: 0, value: 0 }, { truth: 'class 1', predicted: 'class 1', count: 1, value: 100 },
+    ]);
   });
 });
