@@ -5,6 +5,7 @@ import { registerAssets } from './assets.ts';
 import { registerData } from './data.ts';
 import { registerFeatures } from './features.ts';
 import { registerRun } from './run.ts';
+import { registerSweep } from './sweep.ts';
 import { registerReport } from './report.ts';
 import { registerTracking } from './tracking.ts';
 import { registerBackend } from './backend.ts';
@@ -20,6 +21,7 @@ export const COMMANDS: Readonly<Record<string, RegisterCommand>> = Object.freeze
   data: registerData,
   features: registerFeatures,
   run: registerRun,
+  sweep: registerSweep,
   report: registerReport,
   tracking: registerTracking,
   backend: registerBackend,
