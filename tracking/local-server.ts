@@ -86,7 +86,11 @@ export async function startLocalMlflow(options: { dir?: string; port?: number; t
       '--backend-store-uri', `sqlite:///${join(dir, 'mlflow.db')}`,
       '--artifacts-destination', join(dir, 'artifacts'),
       '--host', '127.0.0.1', '--port', String(port), '--workers', '1',
-    ], { cwd: dir, detached: true, stdio: ['ignore', log, log], env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
+    ], {
+      cwd: dir, detached: true, stdio: ['ignore', log, log],
+      // MLflow's job runner (GenAI jobs, unused here) would add a pool of huey processes and leave a folder in /dev/shm per start
+      env: { ...process.env, MLFLOW_TRACKING_URI: '', MLFLOW_SERVER_ENABLE_JOB_EXECUTION: process.env.MLFLOW_SERVER_ENABLE_JOB_EXECUTION ?? 'false' },
+    });
     closeSync(log);
     await waitHealthy(uri, child, logPath, options.timeoutMs ?? 120_000);
   };

@@ -11,6 +11,8 @@ mkdir -p "$data/artifacts"
 host="${MLFLOW_HOST:-127.0.0.1}"
 port="${MLFLOW_PORT:-5000}"
 echo "MLflow UI and API: http://$host:$port  (export MLFLOW_TRACKING_URI=http://$host:$port)" >&2
+# MLflow's job runner (GenAI jobs, unused by iwpl) would add a pool of huey processes and a folder in /dev/shm
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION="${MLFLOW_SERVER_ENABLE_JOB_EXECUTION:-false}"
 exec "$here/.venv/bin/mlflow" server \
   --backend-store-uri "sqlite:///$data/mlflow.db" \
   --artifacts-destination "$data/artifacts" \
