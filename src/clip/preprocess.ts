@@ -1,6 +1,6 @@
 import { crop, toRgb } from '../image/convert.ts';
 import { decodeImage } from '../image/decode.ts';
-import { resizePil } from '../image/resample.ts';
+import { resizeCropPil, resizePil } from '../image/resample.ts';
 import type { DecodedImage, RgbImage } from '../image/types.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -28,17 +28,19 @@ export function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
+/** torchvision's output size for an int `size`: [width, height], shorter side = size. */
+function shorterSideSize(w: number, h: number, size: number): [number, number] {
+  const newLong = Math.trunc((size * Math.max(w, h)) / Math.min(w, h));
+  return w <= h ? [size, newLong] : [newLong, size];
+}
+
 /**
  * torchvision `resize(img, size)` with an int size: the shorter side becomes `size`, the longer
  * `int(size * long / short)` (truncated); no-op when the size already matches.
  */
 export function resizeShorterSide<T extends DecodedImage>(img: T, size: number): T {
-  const { width: w, height: h } = img;
-  const short = Math.min(w, h);
-  const long = Math.max(w, h);
-  const newLong = Math.trunc((size * long) / short);
-  const [nw, nh] = w <= h ? [size, newLong] : [newLong, size];
-  if (nw === w && nh === h) return img;
+  const [nw, nh] = shorterSideSize(img.width, img.height, size);
+  if (nw === img.width && nh === img.height) return img;
   return resizePil(img, nw, nh, { filter: 'bicubic' }) as T;
 }
 
@@ -105,7 +107,11 @@ export function normalizeRgb(
 export function clipResizeCrop(img: DecodedImage, size: number, options: PreprocessOptions = {}): RgbImage {
   if (!Number.isInteger(size) || size < 1) throw new UserError(`preprocess: size must be a positive integer, got ${size}`);
   const start = options.convertFirst ? toRgb(img) : img;
-  return toRgb(centerCrop(resizeShorterSide(start, size), size));
+  const [nw, nh] = shorterSideSize(start.width, start.height, size);
+  if (nw === start.width && nh === start.height) return toRgb(centerCrop(start, size));
+  // the resize computes only the centre crop's pixels (same bytes as resizing, then cropping)
+  const region = { x: roundHalfEven((nw - size) / 2), y: roundHalfEven((nh - size) / 2), width: size, height: size };
+  return toRgb(resizeCropPil(start, nw, nh, region, { filter: 'bicubic' }));
 }
 
 /**
