@@ -5,11 +5,12 @@
 import { resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs-atomic.ts';
-import type { TrackedRun } from '../tracking/types.ts';
+import type { TrackedRun, Tracker } from '../tracking/types.ts';
 import { buildReport } from './build.ts';
 import { summaryGroups, summaryMetrics } from './summary.ts';
 import { inputFromRecords } from './run-records.ts';
 import { recordsForRows } from './results-source.ts';
+import { historiesFromTracker, type TrackedRow } from './tracker-histories.ts';
 import type { ReportFiles, ReportInput, ReportRow } from './types.ts';
 
 /**
@@ -41,6 +42,11 @@ export type ReportExtra = Omit<ReportInput, 'rows'> & {
    * confusion heatmaps (unless `confusions` is given).
    */
   readonly resultsDir?: string;
+  /**
+   * The tracker the runs were logged to: the training curves of the runs the chart draws are read
+   * back from it by each row's `runId` (unless `histories` is given).
+   */
+  readonly tracker?: Tracker;
 };
 
 /** What reportExperiment did. */
@@ -59,10 +65,10 @@ export interface ExperimentReport {
  * artifact `report/<name>` and the summary metrics `summary/<dataset>/<label>/<shots>shot/{mean,std,n}`;
  * then flushes the run (it stays open: the caller ends it).
  * @param rows results.json rows (`ResultRow` fits) with optional `knobs`.
- * @example await reportExperiment(parent, rows, { title: c.name, resultsDir: outDir, outDir: join(outDir, 'report') });
+ * @example await reportExperiment(parent, rows, { title: c.name, tracker, resultsDir: outDir, outDir: join(outDir, 'report') });
  */
 export async function reportExperiment(parentRun: TrackedRun, rows: readonly ReportRow[], extra: ReportExtra = {}): Promise<ExperimentReport> {
-  const { outDir, artifactDir, resultsDir, ...input } = extra;
+  const { outDir, artifactDir, resultsDir, tracker, ...input } = extra;
   let reportRows = rows;
   let confusions = input.confusions;
   if (resultsDir !== undefined && rows.length > 0) {
@@ -71,7 +77,13 @@ export async function reportExperiment(parentRun: TrackedRun, rows: readonly Rep
     reportRows = rows.map((r) => (r.knobs === undefined ? { ...r, knobs: knobsOf.get(r.runName) ?? {} } : r));
     confusions ??= fromDir.confusions;
   }
-  const files = await buildReport({ ...input, rows: reportRows, ...(confusions ? { confusions } : {}) });
+  let histories = input.histories;
+  const tracked = rows.filter((r): r is TrackedRow => typeof (r as { runId?: unknown }).runId === 'string');
+  if (tracker !== undefined && histories === undefined && tracked.length > 0) {
+    await tracker.flushAll(); // the children are ended (flushed); this covers a caller's open run
+    histories = await historiesFromTracker(tracker, tracked);
+  }
+  const files = await buildReport({ ...input, rows: reportRows, ...(confusions ? { confusions } : {}), ...(histories ? { histories } : {}) });
   const written = outDir === undefined ? [] : await writeReportFiles(outDir, files);
   const prefix = (artifactDir ?? 'report').replace(/\/+$/, '');
   const artifacts: string[] = [];

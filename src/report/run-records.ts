@@ -56,6 +56,17 @@ export function rowFromRecord(r: RunRecord): ReportRow | string {
   };
 }
 
+/** The runs whose histories the training chart draws: per dataset and label, the trained run at the reference shots with the lowest seed. */
+export function historyRuns<R extends ReportRow>(rows: readonly R[]): R[] {
+  const ref = referenceShots(rows);
+  const first = new Map<string, R>();
+  for (const r of [...rows].sort((a, b) => a.seed - b.seed)) {
+    const key = JSON.stringify([r.dataset, labelOf(r)]);
+    if (r.shots === ref && r.shots > 0 && !first.has(key)) first.set(key, r);
+  }
+  return [...first.values()];
+}
+
 /** What {@link inputFromRecords} gives: the report input and the runs left out (with why). */
 export interface CollectedRuns {
   readonly input: ReportInput;
@@ -80,13 +91,8 @@ export async function inputFromRecords(title: string, records: readonly RunRecor
   }
   if (rows.length === 0) throw new UserError(`${title}: none of its ${records.length} child runs has a test/acc result${skipped.length ? ` (${skipped.slice(0, 3).join('; ')})` : ''}`);
   const ref = referenceShots(rows);
-  const firstSeed = new Map<string, ReportRow>();
-  for (const r of [...rows].sort((a, b) => a.seed - b.seed)) {
-    const key = JSON.stringify([r.dataset, labelOf(r)]);
-    if (r.shots === ref && r.shots > 0 && !firstSeed.has(key)) firstSeed.set(key, r);
-  }
   const histories: Record<string, HistoryPoint[]> = {};
-  for (const r of firstSeed.values()) {
+  for (const r of historyRuns(rows)) {
     const rec = byName.get(r.runName)!;
     const keys = HISTORY_KEYS.filter((k) => rec.metrics[k] !== undefined);
     const points = (await Promise.all(keys.map((k) => rec.history(k)))).flat();

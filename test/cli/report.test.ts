@@ -16,6 +16,8 @@ import { openTracker } from '../../src/tracking/select.ts';
 import { OfflineTracker } from '../../src/tracking/offline.ts';
 import type { Tracker } from '../../src/tracking/types.ts';
 import { getDataset } from '../../src/data/registry.ts';
+import { MlflowTracker } from '../../src/tracking/mlflow-tracker.ts';
+import { reportExperiment } from '../../src/report/log.ts';
 
 const DATA_ROOT = join(REPO, 'test/fixtures/data/layouts');
 const tmp = mkdtempSync(join(tmpdir(), 'iwpl-report-cli-'));
@@ -38,8 +40,11 @@ const RUNS = [
 const PREDICTIONS = 'impath,label,prediction\na.jpg,0,0\nb.jpg,0,0\nc.jpg,1,2\nd.jpg,1,1\ne.jpg,2,2\nf.jpg,2,2\n';
 const configOf = (r: (typeof RUNS)[number]) => `${JSON.stringify({ data: { dataset: r.dataset, root: DATA_ROOT, shots: r.shots, seed: r.seed }, method: { name: r.method, label: r.label, knobs: r.knobs } }, null, 2)}\n`;
 
+/** Run ids of the children on the server, by run name. */
+const serverIds: Record<string, string> = {};
+
 /** Logs the runs as the runner does: a parent, one child per run; returns the parent's id. */
-async function logRuns(tracker: Tracker): Promise<string> {
+async function logRuns(tracker: Tracker, ids: Record<string, string> = {}): Promise<string> {
   const parent = await tracker.startRun({ experimentName: 'iwpl/report-cli', runName: 'report-cli' });
   for (const r of RUNS) {
     const run = await tracker.startRun({ experimentName: 'iwpl/report-cli', runName: r.runName, parentRunId: parent.runId });
@@ -50,6 +55,7 @@ async function logRuns(tracker: Tracker): Promise<string> {
     await run.logArtifact('config.json', configOf(r));
     await run.logArtifact('predictions.csv', PREDICTIONS);
     await run.end();
+    ids[r.runName] = run.runId;
   }
   await parent.end();
   return parent.runId;
@@ -57,7 +63,7 @@ async function logRuns(tracker: Tracker): Promise<string> {
 
 beforeAll(async () => {
   server = await startServer();
-  mlflowParent = await logRuns(await openTracker({ uri: server.uri, fallbackToOffline: false }));
+  mlflowParent = await logRuns(await openTracker({ uri: server.uri, fallbackToOffline: false }), serverIds);
   offlineParent = await logRuns(new OfflineTracker({ dir: join(tmp, 'store') }));
   // the results folder `iwpl run --out` writes, and the experiment file naming it
   const results = join(tmp, 'results');
@@ -135,4 +141,23 @@ describe('iwpl report', () => {
     expect(noOfflineRun!.stderr).toContain(`run off${'0'.repeat(32)}: not in the offline store ${join(tmp, 'store')}`);
     for (const x of ['x1', 'x2', 'x3']) expect(existsSync(join(tmp, x))).toBe(false);
   }, 120_000);
+
+  it("reportExperiment logs the report on a server parent run: artifacts, summary metrics MLflow accepts, curves read back", async () => {
+    const tracker = await openTracker({ uri: server!.uri, fallbackToOffline: false });
+    expect(tracker).toBeInstanceOf(MlflowTracker);
+    const parent = await tracker.startRun({ experimentName: 'iwpl/report-cli', runName: 'report-cli-runner' });
+    const rows = RUNS.map((r) => ({ ...r, runId: serverIds[r.runName]! }));
+    const result = await reportExperiment(parent, rows, { title: 'report-cli', tracker, render: false });
+    await parent.end();
+    expect(Object.keys(result.files)).toContain('charts/training-oxford_flowers.vl.json');
+    const client = (tracker as MlflowTracker).client;
+    const artifacts = (await client.listAllArtifacts(parent.runId)).map((a) => a.path).sort();
+    expect(artifacts).toEqual(result.artifacts.slice().sort());
+    expect((await client.downloadArtifact(parent.runId, 'report/summary.csv')).toString('utf8')).toBe(result.files['summary.csv']);
+    const metrics = Object.fromEntries(((await client.getRun(parent.runId)).data?.metrics ?? []).map((m) => [m.key, m.value]));
+    expect(metrics['summary/oxford_flowers/coop/4shot/mean']).toBe(71);
+    expect(metrics['summary/oxford_flowers/coop/4shot/std']).toBe(1);
+    expect(metrics['summary/oxford_flowers/iwpl-S2/4shot/n']).toBe(2);
+    expect(Object.keys(metrics)).toHaveLength(4 * 3);
+  }, 60_000);
 });

@@ -142,4 +142,24 @@ describe('reportExperiment', () => {
       { truth: 'class 1', predicted: 'class 0', count: 0, value: 0 }, { truth: 'class 1', predicted: 'class 1', count: 1, value: 100 },
     ]);
   });
+
+  it('reads the training curves back from the offline tracker the runs were logged to', async () => {
+    const tracker = new OfflineTracker({ dir: join(tmp, 'store3') });
+    const parent = await tracker.startRun({ experimentName: 'iwpl/report-test', runName: 'histories' });
+    const rows = [];
+    for (const r of NUMPY.rows.filter((x) => x.dataset === 'fgvc_aircraft')) {
+      const run = await tracker.startRun({ experimentName: 'iwpl/report-test', runName: r.runName, parentRunId: parent.runId });
+      if (r.shots > 0) for (let step = 0; step < 3; step++) run.logMetrics({ 'train/loss': 3 - step - r.seed / 10, 'train/lr': 0.002, 'time/step_ms': 4 }, step);
+      run.logMetrics({ 'test/acc': r.accuracy });
+      await run.end();
+      rows.push({ ...r, runId: run.runId });
+    }
+    const result = await reportExperiment(parent, rows, { title: 'histories', tracker, render: false });
+    await parent.end();
+    const spec = JSON.parse(result.files['charts/training-fgvc_aircraft.vl.json'] as string) as { data: { values: { run: string; metric: string; step: number; value: number }[] } };
+    // one run per label at 4 shots, the lowest seed (1): train/loss and train/lr, not time/*
+    expect(new Set(spec.data.values.map((v) => v.run))).toEqual(new Set(['CoOp s1', 'iwpl-S1 s1', 'iwpl-S3 s1']));
+    expect(new Set(spec.data.values.map((v) => v.metric))).toEqual(new Set(['train/loss', 'train/lr']));
+    expect(spec.data.values.filter((v) => v.run === 'CoOp s1' && v.metric === 'train/loss').map((v) => v.value)).toEqual([2.9, 1.9, 0.9]);
+  });
 });
