@@ -260,6 +260,8 @@ export async function downloadDataset(name: string, options: DatasetDownloadOpti
   } catch (err) {
     await removeIfNoFiles(staging);
     await removeIfNoFiles(downloads);
+    // offline: the other way is the finished folder, copied from elsewhere
+    if (err instanceof DownloadError && err.failure === 'unreachable') throw new DownloadError(`${err.message}, or put a copy of the dataset in CoOp's layout at ${final}`, 'unreachable');
     throw err;
   }
   log(`${spec.name}: checking ${target}`);

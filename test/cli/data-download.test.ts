@@ -58,7 +58,7 @@ describe('iwpl data download', () => {
     await new Promise((resolve) => closed.close(resolve));
     const r = await iwpl(['data', 'download', 'fgvc_aircraft', '--root', root, '--base-url', `http://127.0.0.1:${port}`, '--retries', '0']);
     expect(r.code).toBe(1);
-    expect(lastLine(r.stderr)).toBe(`iwpl: http://127.0.0.1:${port}/fgvc_aircraft/fgvc-aircraft-2013b.tar.gz: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (1 attempt); check the network, or ${HINT}`);
+    expect(lastLine(r.stderr)).toBe(`iwpl: http://127.0.0.1:${port}/fgvc_aircraft/fgvc-aircraft-2013b.tar.gz: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (1 attempt); check the network, or ${HINT}, or put a copy of the dataset in CoOp's layout at ${join(root, 'fgvc_aircraft')}`);
     expect(r.stdout).toBe('');
     expect(readdirSync(root)).toEqual([]);
     const env = await iwpl(['data', 'download', 'fgvc_aircraft', '--root', root, '--retries', '0'], { IWPL_DATA_BASE_URL: `http://127.0.0.1:${port}/` });

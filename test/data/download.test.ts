@@ -138,7 +138,7 @@ describe('downloadDataset (loopback)', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const err = await userError(downloadDataset('fgvc_aircraft', opts({ baseUrl: `http://127.0.0.1:${port}` })));
-    expect(err.message).toBe(`http://127.0.0.1:${port}/fgvc_aircraft/fgvc-aircraft-2013b.tar.gz: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (1 attempt); check the network, or ${DATA_MIRROR_HINT}`);
+    expect(err.message).toBe(`http://127.0.0.1:${port}/fgvc_aircraft/fgvc-aircraft-2013b.tar.gz: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (1 attempt); check the network, or ${DATA_MIRROR_HINT}, or put a copy of the dataset in CoOp's layout at ${join(root, 'fgvc_aircraft')}`);
     expect(err.message).not.toContain('\n');
     expect(readdirSync(root)).toEqual([]);
     // an address that does not answer is followed by the next one in the table
@@ -160,7 +160,7 @@ describe('downloadDataset (loopback)', () => {
     const split = files.find((f) => f.file.startsWith('split_zhou'))!;
     split.urls = [`http://127.0.0.1:${port}/uc?export=download&id=abc`];
     const err = await userError(downloadDataset('oxford_pets', opts({ sources: drive })));
-    expect(err.message).toBe(`${split.file}: http://127.0.0.1:${port}/uc?export=download&id=abc: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (1 attempt); check the network, or ${DATA_MIRROR_HINT}`);
+    expect(err.message).toBe(`${split.file}: http://127.0.0.1:${port}/uc?export=download&id=abc: cannot reach the server: 127.0.0.1:${port} refused the connection (ECONNREFUSED) (1 attempt); check the network, or ${DATA_MIRROR_HINT}, or put a copy of the dataset in CoOp's layout at ${join(root, 'oxford_pets')}`);
     expect(readdirSync(root)).toEqual([]);
   });
 
