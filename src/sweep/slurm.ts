@@ -160,7 +160,7 @@ export async function slurmReports(outDir: string, state: SweepState): Promise<M
     // the task's log: <array job>_<cell>.log (the newest submission's when there are several)
     const log = logNames.filter((n) => n.endsWith(`_${index}.log`) && !n.startsWith('finalize_')).sort((a, b) => Number.parseInt(b, 10) - Number.parseInt(a, 10))[0];
     const last = log && code !== 0 ? await lastErrorLine(join(p.logs, log)) : undefined;
-    const detail = code === null ? `no exit status: killed by Slurm (time or memory limit) or never started${log ? `; see ${join(p.logs, log)}` : ''}`
+    const detail = code === null ? `killed by Slurm (time or memory limit) or never started${log ? `; see ${join(p.logs, log)}` : ''}`
       : code === 0 ? undefined : last;
     reports.set(index, { exitCode: code !== null && Number.isFinite(code) ? code : null, ...(detail ? { detail } : {}) });
   }
