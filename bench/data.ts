@@ -6,7 +6,11 @@
  * Reference, measured in the same run on the same files: Pillow + numpy doing CLIP's transform
  * (bench/ref/pil_preprocess.py; Python from bench/ref-python.ts) in one process, and in as many
  * processes as our workers (multiprocessing, as a DataLoader with workers). Rounds alternate ours
- * and Pillow; figures are medians over rounds, with the 1-minute load of each round.
+ * and Pillow; figures are medians over rounds, with the 1-minute load of each round. Beside the wall
+ * time, each side's CPU time per image (process.cpuUsage: every thread of this process, workers and
+ * libvips included; Python: time.process_time of the parent plus each worker's per image), whose
+ * ratios stay meaningful when other jobs share the cores; and the CPU time of each step alone
+ * (decode, resize + crop, normalise; Pillow: decode, convert, resize, crop + normalise).
  * Options (env): BENCH_IMAGES (default 48), BENCH_WORKERS (default: number of CPUs), BENCH_ROUNDS (3).
  */
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -20,6 +24,31 @@ import { findRefPython, runRefScript } from './ref-python.ts';
 
 const SIZE = 224; // CLIP RN50 input
 const OPTIONS = { convertFirst: true } as const;
+
+/** Wall and CPU milliseconds (all threads of the process) of `fn`. */
+async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/** CPU ms per image of each step alone (best of 3 passes over the files), on this thread. */
+async function stages(paths: readonly string[]): Promise<Record<string, number>> {
+  const best = async (fn: () => Promise<unknown> | unknown): Promise<number> => {
+    let min = Infinity;
+    for (let r = 0; r < 3; r++) min = Math.min(min, (await timed(async () => fn())).cpuMs);
+    return Number((min / paths.length).toFixed(3));
+  };
+  const decoded = await Promise.all(paths.map((p) => decodeImage(p)));
+  const cropped = decoded.map((img) => clipResizeCrop(img, SIZE, OPTIONS));
+  return {
+    decode: await best(async () => { for (const p of paths) await decodeImage(p); }),
+    resizeCrop: await best(() => { for (const img of decoded) clipResizeCrop(img, SIZE, OPTIONS); }),
+    normalize: await best(() => { for (const img of cropped) normalizeRgb(img); }),
+  };
+}
 
 /** Decodes and preprocesses every file on this thread; returns a checksum so the work cannot be skipped. */
 async function oneCore(paths: readonly string[]): Promise<number> {
@@ -71,41 +100,62 @@ async function main(): Promise<number> {
     const py = findRefPython(['PIL', 'numpy'], 'Pillow');
     const single = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
     const ours1: number[] = [], oursN: number[] = [], ref1: number[] = [], refN: number[] = [], load: number[] = [];
+    // CPU ms per image, per round
+    const cpu1: number[] = [], cpuN: number[] = [], refCpu1: number[] = [], refCpuN: number[] = [];
     let refInfo: Record<string, unknown> = 'python' in py ? {} : { skipped: py.skipped };
+    let refStages: unknown;
     for (let r = 0; r < rounds; r++) {
       load.push(r2(loadavg()[0]!));
-      let t = performance.now();
-      await oneCore(paths);
-      ours1.push(rate(n, performance.now() - t));
-      t = performance.now();
-      await allCores(pool, paths);
-      oursN.push(rate(n, performance.now() - t));
+      const a = await timed(() => oneCore(paths));
+      ours1.push(rate(n, a.ms));
+      cpu1.push(a.cpuMs / n);
+      const b = await timed(() => allCores(pool, paths));
+      oursN.push(rate(n, b.ms));
+      cpuN.push(b.cpuMs / n);
       if (!('python' in py)) continue;
-      const one = runRefScript(py.python, 'pil_preprocess.py', [String(SIZE), '2', ...paths], single);
+      const one = runRefScript(py.python, 'pil_preprocess.py', [String(SIZE), '2', ...(r === 0 ? ['--stages'] : []), ...paths], single);
       const many = runRefScript(py.python, 'pil_preprocess.py', [String(SIZE), '2', '--processes', String(workers), ...paths], single);
-      if (typeof one.imagesPerSec !== 'number' || typeof many.imagesPerSec !== 'number') {
+      if (typeof one.imagesPerSec !== 'number' || typeof many.imagesPerSec !== 'number'
+        || typeof one.cpuMsPerImage !== 'number' || typeof many.cpuMsPerImage !== 'number') {
         refInfo = { skipped: String(one.skipped ?? many.skipped ?? 'pil_preprocess.py gave no rate') };
         break;
       }
       ref1.push(one.imagesPerSec);
       refN.push(many.imagesPerSec);
+      refCpu1.push(one.cpuMsPerImage);
+      refCpuN.push(many.cpuMsPerImage);
+      refStages ??= one.stagesCpuMsPerImage;
       refInfo = { pillow: one.pillow, numpy: one.numpy, python: one.python };
     }
     const haveRef = ref1.length === rounds;
+    const oursStages = await stages(paths);
     const result = {
       bench: 'data: decode + preprocessForClip (224, bicubic, RGB first)',
       images: n, source: '500x375 JPEG q90', rounds, load_avg_1m: load,
-      oneCore: { imagesPerSec: r2(median(ours1)) },
-      allCores: { workers, imagesPerSec: r2(median(oursN)), how: 'PreprocessPool (decode + resize + crop on worker threads), normalised on the main thread' },
+      oneCore: { imagesPerSec: r2(median(ours1)), cpuMsPerImage: r2(median(cpu1)) },
+      allCores: {
+        workers, imagesPerSec: r2(median(oursN)), cpuMsPerImage: r2(median(cpuN)),
+        how: 'PreprocessPool (decode + resize + crop on worker threads), normalised on the main thread',
+      },
+      stagesCpuMsPerImage: oursStages,
       reference: {
         what: 'Pillow + numpy, CLIP transform (RGB first): one process, and as many processes as our workers',
         ...refInfo,
-        ...(haveRef ? { oneProcess: { imagesPerSec: r2(median(ref1)) }, processes: { count: workers, imagesPerSec: r2(median(refN)) } } : {}),
+        ...(haveRef ? {
+          oneProcess: { imagesPerSec: r2(median(ref1)), cpuMsPerImage: r2(median(refCpu1)) },
+          processes: { count: workers, imagesPerSec: r2(median(refN)), cpuMsPerImage: r2(median(refCpuN)) },
+          stagesCpuMsPerImage: refStages,
+        } : {}),
       },
       ...(haveRef ? {
         oneCoreRatioOursToReference: r2(median(ours1.map((x, i) => x / ref1[i]!))),
         allCoresRatioOursToOneProcessReference: r2(median(oursN.map((x, i) => x / ref1[i]!))),
         allCoresRatioOursToSameProcessCount: r2(median(oursN.map((x, i) => x / refN[i]!))),
+        /** Pillow's CPU time ÷ ours, per image (> 1: we use less CPU), median over rounds */
+        cpuTimeRatio: {
+          oneCore: r2(median(refCpu1.map((x, i) => x / cpu1[i]!))),
+          allCoresToSameProcessCount: r2(median(refCpuN.map((x, i) => x / cpuN[i]!))),
+        },
       } : {}),
       node: process.version, cpus: availableParallelism(),
     };
