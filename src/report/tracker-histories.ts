@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { MlflowTracker } from '../tracking/mlflow-tracker.ts';
-import { OfflineTracker, readOfflineRun } from '../tracking/offline.ts';
+import { OfflineTracker, isOfflineRunId, readOfflineRun } from '../tracking/offline.ts';
+import { MlflowError } from '../tracking/errors.ts';
 import { decodeMetricValue } from '../tracking/validate.ts';
 import type { Tracker } from '../tracking/types.ts';
 import { HISTORY_KEYS, historyRuns } from './run-records.ts';
@@ -16,16 +17,21 @@ export type TrackedRow = ReportRow & { readonly runId: string };
 
 /**
  * `train/loss`, `train/acc` and `train/lr` of the runs the training chart draws, by run name;
- * runs the tracker cannot read (another kind of tracker, a missing store folder) are left out.
+ * runs the tracker does not hold (an id of another store or server, a missing folder) are left out.
  */
 export async function historiesFromTracker(tracker: Tracker, rows: readonly TrackedRow[]): Promise<Record<string, HistoryPoint[]>> {
   const out: Record<string, HistoryPoint[]> = {};
   for (const row of historyRuns(rows)) {
     let points: HistoryPoint[] = [];
-    if (tracker instanceof MlflowTracker) {
-      const lists = await Promise.all(HISTORY_KEYS.map((k) => tracker.client.getMetricHistory(row.runId, k)));
-      points = lists.flat().map((m) => ({ key: m.key, step: m.step, value: m.value }));
-    } else if (tracker instanceof OfflineTracker) {
+    if (tracker instanceof MlflowTracker && !isOfflineRunId(row.runId)) {
+      try {
+        const lists = await Promise.all(HISTORY_KEYS.map((k) => tracker.client.getMetricHistory(row.runId, k)));
+        points = lists.flat().map((m) => ({ key: m.key, step: m.step, value: m.value }));
+      } catch (err) {
+        // a run this server does not have (logged elsewhere): no curve, not an error
+        if (!(err instanceof MlflowError && (err.status === 404 || err.status === 400))) throw err;
+      }
+    } else if (tracker instanceof OfflineTracker && isOfflineRunId(row.runId)) {
       const records = await readOfflineRun(join(tracker.dir, row.runId)).catch(() => []);
       points = records.flatMap((r) => (r.op === 'log_batch' ? r.body.metrics : []))
         .filter((m) => HISTORY_KEYS.includes(m.key)).map((m) => ({ key: m.key, step: m.step, value: decodeMetricValue(m.value) }));

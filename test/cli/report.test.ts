@@ -40,8 +40,9 @@ const RUNS = [
 const PREDICTIONS = 'impath,label,prediction\na.jpg,0,0\nb.jpg,0,0\nc.jpg,1,2\nd.jpg,1,1\ne.jpg,2,2\nf.jpg,2,2\n';
 const configOf = (r: (typeof RUNS)[number]) => `${JSON.stringify({ data: { dataset: r.dataset, root: DATA_ROOT, shots: r.shots, seed: r.seed }, method: { name: r.method, label: r.label, knobs: r.knobs } }, null, 2)}\n`;
 
-/** Run ids of the children on the server, by run name. */
+/** Run ids of the children on the server and in the offline store, by run name. */
 const serverIds: Record<string, string> = {};
+const offlineIds: Record<string, string> = {};
 
 /** Logs the runs as the runner does: a parent, one child per run; returns the parent's id. */
 async function logRuns(tracker: Tracker, ids: Record<string, string> = {}): Promise<string> {
@@ -64,7 +65,7 @@ async function logRuns(tracker: Tracker, ids: Record<string, string> = {}): Prom
 beforeAll(async () => {
   server = await startServer();
   mlflowParent = await logRuns(await openTracker({ uri: server.uri, fallbackToOffline: false }), serverIds);
-  offlineParent = await logRuns(new OfflineTracker({ dir: join(tmp, 'store') }));
+  offlineParent = await logRuns(new OfflineTracker({ dir: join(tmp, 'store') }), offlineIds);
   // the results folder `iwpl run --out` writes, and the experiment file naming it
   const results = join(tmp, 'results');
   for (const r of RUNS) {
@@ -72,7 +73,8 @@ beforeAll(async () => {
     writeFileSync(join(results, r.runName, 'config.json'), configOf(r));
     writeFileSync(join(results, r.runName, 'predictions.csv'), PREDICTIONS);
   }
-  writeFileSync(join(results, 'results.json'), JSON.stringify({ runs: RUNS.map(({ knobs: _k, ...r }) => ({ ...r, dir: r.runName, runId: 'x' })) }));
+  // run ids of the offline store: the report reads the training curves from there
+  writeFileSync(join(results, 'results.json'), JSON.stringify({ runs: RUNS.map(({ knobs: _k, ...r }) => ({ ...r, dir: r.runName, runId: offlineIds[r.runName] })) }));
   writeFileSync(join(tmp, 'report-cli.json'), JSON.stringify({ name: 'report-cli', model: 'm.pt', dataRoot: '.', datasets: ['oxford_flowers'], methods: [{ name: 'coop' }], shots: [4], seeds: [1, 2] }));
 }, 180_000);
 
@@ -85,7 +87,7 @@ afterAll(async () => {
 const env = (uri?: string) => ({ MLFLOW_TRACKING_URI: uri, IWPL_OFFLINE_DIR: join(tmp, 'store') });
 
 /** Checks a successful report: the table on stdout, the files, the charts the data asks for. */
-function expectReport(r: CliResult, out: string, withTraining: boolean): void {
+function expectReport(r: CliResult, out: string): void {
   expect(r.code, r.stderr).toBe(0);
   const md = lines(r.stdout);
   expect(md[0]).toBe('| Method | Flowers102 | Flowers102 (paper) |');
@@ -93,11 +95,11 @@ function expectReport(r: CliResult, out: string, withTraining: boolean): void {
   expect(md).toContain('| CoOp | 71.00 ± 1.00 | 86.20 |'); // np.mean(70, 72), np.std = 1
   expect(md).toContain('| iwpl-S1 | 82.00 ± 2.00 | 88.20 |');
   expect(md).toContain('| iwpl-S2 | 88.00 ± 2.00 | 88.20 |');
-  expect(md.at(-1)).toBe(`Report: ${out}/summary.md (with summary.csv, summary.json and ${withTraining ? 6 : 5} charts in ${out}/charts/)`);
+  expect(md.at(-1)).toBe(`Report: ${out}/summary.md (with summary.csv, summary.json and 6 charts in ${out}/charts/)`);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { title: string; charts: { name: string }[] };
   expect(summary.title).toBe('report-cli');
   expect(summary.charts.map((c) => c.name)).toEqual([
-    'methods', 'acc-vs-train-prompts', ...(withTraining ? ['training-oxford_flowers'] : []),
+    'methods', 'acc-vs-train-prompts', 'training-oxford_flowers',
     'confusion-oxford_flowers-zeroshot', 'confusion-oxford_flowers-coop', 'confusion-oxford_flowers-iwpl-S2',
   ]);
   for (const c of summary.charts) for (const ext of ['vl.json', 'svg', 'png']) expect(existsSync(join(out, 'charts', `${c.name}.${ext}`)), `${c.name}.${ext}`).toBe(true);
@@ -117,9 +119,9 @@ describe('iwpl report', () => {
       iwplAsync(['report', mlflowParent, '--out', outs[1]!], { env: env(server!.uri) }),
       iwplAsync(['report', offlineParent, '--out', outs[2]!], { env: env() }),
     ]);
-    expectReport(file!, outs[0]!, false); // a results folder holds no training histories
-    expectReport(mlflow!, outs[1]!, true);
-    expectReport(offline!, outs[2]!, true);
+    expectReport(file!, outs[0]!); // curves read from the offline store by results.json's run ids
+    expectReport(mlflow!, outs[1]!);
+    expectReport(offline!, outs[2]!);
     // the same runs give the same summary wherever they are read from
     const csv = (dir: string) => readFileSync(join(dir, 'summary.csv'), 'utf8');
     expect(csv(outs[1]!)).toBe(csv(outs[0]!));

@@ -7,7 +7,9 @@ import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../../util/errors.ts';
-import { mlflowClientFor } from '../../tracking/select.ts';
+import { mlflowClientFor, openTracker } from '../../tracking/select.ts';
+import { OfflineTracker } from '../../tracking/offline.ts';
+import type { Tracker } from '../../tracking/types.ts';
 import { normaliseTrackingUri } from '../../tracking/http.ts';
 import { offlineDir } from '../../tracking/offline.ts';
 import { buildReport } from '../../report/build.ts';
@@ -16,6 +18,7 @@ import { summaryMarkdownTable } from '../../report/summary.ts';
 import { inputFromRecords, type CollectedRuns } from '../../report/run-records.ts';
 import { resultsFolderRuns } from '../../report/results-source.ts';
 import { mlflowParentRuns, offlineParentRuns } from '../../report/tracker-source.ts';
+import { historiesFromTracker } from '../../report/tracker-histories.ts';
 
 /** Whether the argument names an experiment file (it exists as a file, or ends with .json). */
 async function isExperimentFile(arg: string): Promise<boolean> {
@@ -56,6 +59,15 @@ async function trackerRuns(runId: string): Promise<CollectedRuns> {
   return inputFromRecords(parent.name, parent.children);
 }
 
+/**
+ * The tracker an experiment's runs were logged to, for their training curves: the MLflow server at
+ * MLFLOW_TRACKING_URI when it answers, else the offline store (undefined when the server is down).
+ */
+async function loggedTracker(): Promise<Tracker | undefined> {
+  if (process.env.MLFLOW_TRACKING_URI) return openTracker({ fallbackToOffline: false }).catch(() => undefined);
+  return new OfflineTracker({ dir: offlineDir() });
+}
+
 /** Adds `iwpl report` to the program. */
 export function registerReport(program: Command): void {
   program.command('report')
@@ -74,7 +86,15 @@ export function registerReport(program: Command): void {
       if (await isExperimentFile(target)) {
         name = await experimentName(target);
         const dir = resolve(opts.results ?? `results/${name}`);
-        collected = await inputFromRecords(name, await resultsFolderRuns(dir));
+        const records = await resultsFolderRuns(dir);
+        collected = await inputFromRecords(name, records);
+        // a results folder holds no training curves: read them from the tracker by the rows' run ids
+        const tracker = await loggedTracker();
+        if (tracker) {
+          const ids = new Map(records.map((r) => [r.runName, r.runId]));
+          const histories = await historiesFromTracker(tracker, collected.input.rows.map((r) => ({ ...r, runId: ids.get(r.runName) ?? '' })));
+          collected = { ...collected, input: { ...collected.input, histories } };
+        }
       } else {
         if (opts.results !== undefined) throw new UserError(`--results goes with an experiment file, not a run id (${target})`);
         collected = await trackerRuns(target);
