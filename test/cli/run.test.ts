@@ -88,6 +88,9 @@ describe('iwpl run: the smoke experiment', () => {
     const r = iwpl(['run', file, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/\[1\/\d+\] zeroshot-oxford_flowers-0shot-s0: test accuracy/);
+    // it ends with the results table and where the runs are (stdout stays JSON)
+    expect(r.stderr).toMatch(/\n\| Method \| Flowers102 \| Flowers102 \(paper\) \|\n/);
+    expect(r.stderr.trimEnd().split('\n').pop()).toBe(`the runs (experiment iwpl/smoke) are in the offline store ${join(tmp, 'offline')}; results.json in ${out}; to see them in the MLflow UI: npx iwpl ui`);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { runs: Record<string, unknown>[] };
     expect(results.runs.length).toBeGreaterThanOrEqual(1);
     const zs = results.runs[0];

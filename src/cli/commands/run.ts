@@ -1,7 +1,21 @@
 /** `iwpl run EXPERIMENT.json [--set key=value]... [--out DIR]`: flags → {@link runExperiment}. */
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { loadExperiment } from '../../experiment/load.ts';
 import { runExperiment } from '../../experiment/run.ts';
+import { resultsMarkdown } from '../../viz/table.ts';
+import { isOfflineRunId, offlineDir } from '../../tracking/offline.ts';
+import { redactUri } from '../../tracking/http.ts';
+
+/** One line saying where the runs went and how to look at them. */
+function whereRunsAre(parentRunId: string, experiment: string, out: string | undefined): string {
+  const files = out !== undefined ? `; results.json in ${resolve(out)}` : '';
+  if (isOfflineRunId(parentRunId)) {
+    return `the runs (experiment ${experiment}) are in the offline store ${offlineDir()}${files}; to see them in the MLflow UI: npx iwpl ui`;
+  }
+  const uri = process.env.MLFLOW_TRACKING_URI ?? '';
+  return `the runs (experiment ${experiment}) are in MLflow at ${redactUri(uri)} (parent run ${parentRunId})${files}; open ${redactUri(uri)} in a browser`;
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -19,5 +33,8 @@ export function registerRun(program: Command): void {
       const exp = await loadExperiment(file, opts.set);
       const result = await runExperiment(exp, { guardProcess: true, ...(opts.out !== undefined ? { outDir: opts.out } : {}) });
       process.stdout.write(`${JSON.stringify({ experiment: result.experimentName, parentRunId: result.parentRunId, runs: result.runs }, null, 2)}\n`);
+      // for the person at the terminal (stdout stays JSON): the table, and where the runs are
+      if (result.runs.length > 0) process.stderr.write(`\n${resultsMarkdown(result.runs)}\n`);
+      process.stderr.write(`${whereRunsAre(result.parentRunId, result.experimentName, opts.out)}\n`);
     });
 }
