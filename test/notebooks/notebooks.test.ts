@@ -76,15 +76,18 @@ let prepared: Promise<void> | undefined;
 function prepare(): Promise<void> {
   prepared ??= (async () => {
     await requireKernel();
+    if (!existsSync(MLFLOW_BIN)) throw new Error(`notebooks 02-04 log to MLflow: ${MLFLOW_BIN} is missing; run \`bash tracking/setup.sh\``);
+    // The server starts while dist/ is compiled (each takes tens of seconds on a loaded machine).
+    const serverUp = (async () => { server = await startLocalMlflow({ dir: mkdtempSync(join(TEMP_ROOT, 'mlflow-')) }); })();
     try {
       await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
     } catch (err) {
+      await serverUp.catch(() => {}); // started or not, afterAll stops it
       const e = err as Error & { stdout?: string };
       throw new Error(`npm run build (tsconfig.build.json) failed:\n${e.stdout ?? e.message}`);
     }
+    await serverUp;
     await initBackend();
-    if (!existsSync(MLFLOW_BIN)) throw new Error(`notebooks 02-04 log to MLflow: ${MLFLOW_BIN} is missing; run \`bash tracking/setup.sh\``);
-    server = await startLocalMlflow({ dir: mkdtempSync(join(TEMP_ROOT, 'mlflow-')) });
   })();
   return prepared;
 }
@@ -314,6 +317,21 @@ describe('notebooks', () => {
     // coop, lfa and iwpl train by steps: three loss curves from MLflow's metric history.
     expect(stdoutOf(cellById(nb, 'curves'))).toMatch(/^train\/loss history: \d+ points from 3 runs\n$/);
     expect(dataOf(cellById(nb, 'curves'), 'image/svg+xml').length).toBe(1);
+  }, RUN_TIMEOUT_MS);
+
+  it('04-compare-runs with IWPL_RUN_IDS: compares exactly the runs asked for, in that order', async () => {
+    const nb02 = await executed('02-reproduce-table.ipynb');
+    // The ids of 02's coop and iwpl runs, as the default 04 run listed them.
+    const listed = stdoutOf(cellById(await executed('04-compare-runs.ipynb'), 'query'));
+    const ids = [...listed.matchAll(/^([0-9a-f]{32}) {2}(\S+) {2}FINISHED$/gm)].filter((m) => /^(iwpl|coop)-/.test(m[2]!));
+    expect(ids.map((m) => m[2]!.split('-')[0])).toEqual(['coop', 'iwpl']);
+    expect(stdoutOf(cellById(nb02, 'run'))).toContain(ids[0]![2]!);
+    const r = await execute('04-compare-runs.ipynb', '04-by-ids', { IWPL_RUN_IDS: `${ids[1]![1]}, ${ids[0]![1]}` });
+    expect(r.failed, r.stderr).toBe(false);
+    expect(stdoutOf(cellById(r.nb, 'query'))).toBe(`2 runs by id\n${ids[1]![1]}  ${ids[1]![2]}  FINISHED\n${ids[0]![1]}  ${ids[0]![2]}  FINISHED\n`);
+    const header = dataOf(cellById(r.nb, 'table'), 'text/markdown').join('').split('\n').find((l) => l.startsWith('| |'))!;
+    expect(header).toBe(`| | ${ids[1]![2]} | ${ids[0]![2]} |`);
+    expect(stdoutOf(cellById(r.nb, 'curves'))).toMatch(/^train\/loss history: \d+ points from 2 runs\n$/);
   }, RUN_TIMEOUT_MS);
 
   it('a failing cell leaves no temporary folder: 02 on a missing data root fails inside its run cell, 03 on an experiment without IWPL runs fails after it', async () => {
