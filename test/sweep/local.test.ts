@@ -3,7 +3,8 @@
  * child processes under one parent run, one of them failing for real (its context init file does
  * not exist): that run ends FAILED, the parent ends FAILED naming it, results.json holds the other
  * three and the sweep exits 1. Then the missing file appears and the same command runs again: the
- * three finished cells are skipped, the failed one runs, and the new parent ends FINISHED.
+ * three finished cells are skipped, the failed one runs, and the new parent ends FINISHED with the
+ * experiment's report over all four runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -90,6 +91,10 @@ describe('iwpl sweep --executor local', () => {
     const p2 = runs.filter((r) => r.run_name === 'smoke').sort((a, b) => a.start_time - b.start_time)[1];
     expect(p2.status).toBe('FINISHED');
     expect(p2.tags['iwpl.failed_cells']).toBeUndefined();
+    // the experiment's report (src/report) on the parent and in DIR/report: the summary over all four runs
+    const summary = readFileSync(join(out, 'report', 'summary.md'), 'utf8');
+    expect(p2.artifacts['report/summary.md']?.sha256).toBe(sha(summary));
+    for (const label of ['zeroshot', 'linear-probe', 'coop', 'coop-bad']) expect(summary).toContain(label);
     const children = runs.filter((r) => r.tags['mlflow.parentRunId'] === p2.run_id);
     expect(children.map((r) => [r.run_name, r.status])).toEqual([[BAD, 'FINISHED']]);
     const results2 = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { runs: Record<string, unknown>[] };

@@ -81,6 +81,7 @@ describe('iwpl sweep --executor slurm', () => {
     expect(results.runs.map((r) => r.runName)).toEqual(CELLS.slice(0, 3));
     for (const row of results.runs) expect(row.runId).toBe(children.find((c) => c.run_name === row.runName)!.run_id);
     expect(parent.artifacts['results.json']).toBeDefined();
+    expect(parent.artifacts['report/summary.md']).toBeDefined(); // the finalize job logged the report
     expect(parent.end_time).toBeGreaterThan(0);
   });
 });
