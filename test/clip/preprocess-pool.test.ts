@@ -50,6 +50,16 @@ describe('PreprocessPool', () => {
     expect(ok.width).toBe(8);
   });
 
+  it('queues beyond two jobs per worker; close rejects the queued and running jobs', async () => {
+    const p = new PreprocessPool(1);
+    const jobs = Array.from({ length: 8 }, () => p.resizeCrop(join(IMAGE_DIR, 'exact-rgb.png'), 8).then(() => 'done', (e: Error) => e.message));
+    await jobs[0]; // the worker is up and has answered once
+    await p.close();
+    const outcomes = await Promise.all(jobs);
+    expect(outcomes[0]).toBe('done');
+    expect(outcomes.filter((o) => o === 'PreprocessPool closed').length).toBeGreaterThanOrEqual(8 - 3); // at most 2 more ran
+  });
+
   it('refuses work after close, and rejects a bad worker count', async () => {
     const p = new PreprocessPool(1);
     await p.close();
