@@ -1,7 +1,8 @@
 /**
  * Decode + CLIP resize/crop on worker threads, so image preprocessing uses every core: decoding
- * (sharp) and the Pillow-exact bicubic resize (src/image/resample.ts, plain JavaScript) of one image
- * take ~30 ms of CPU, which on one thread is slower than Pillow. Results are bit-identical to
+ * (sharp) and the Pillow-exact bicubic resize + crop (src/image/resample.ts, plain JavaScript) of a
+ * 500×375 JPEG take ~10–15 ms of CPU, ~1.3× Pillow's (bench:data: sharp's JPEG decode is ~2× slower
+ * than Pillow's), so on two cores we outrun one Pillow process. Results are bit-identical to
  * {@link clipResizeCrop} on the calling thread (same code, run elsewhere).
  *
  * Workers load the TypeScript sources through tsx's loader (as bin/iwpl.js does) and are unref'd,
