@@ -77,3 +77,11 @@ export { trainingCurvesSpec, stepEventPoints, TRAINING_METRICS, type MetricPoint
 export { confusionHeatmapSpec, type ConfusionOptions } from './viz/confusion.ts';
 export { compileSpec, renderSvg, renderSvgWithWarnings, svgToPng, renderPng, writeChart, type RenderedSvg, type PngOptions, type ChartFormat } from './viz/render.ts';
 export { VEGA_LITE_SCHEMA, VEGA_LITE_MIME, CHART_CONFIG } from './viz/theme.ts';
+// report: experiment summary (mean ± std over seeds, the paper beside), charts, `iwpl report`
+export {
+  buildReport, reportExperiment, writeReportFiles, planCharts, summaryGroups, summaryMarkdownTable, summaryCsv, summaryMetrics,
+  type ReportRow, type ReportInput, type ReportFiles, type ReportExtra, type ExperimentReport, type SummaryJson,
+} from './report/index.ts';
+// the local MLflow UI (`iwpl ui`)
+export { openUi, stopServer, stopRecordedServer, type UiOptions, type UiServer } from './tracking/ui.ts';
+export { startMlflowServer, mlflowExecutable, checkPortFree, DEFAULT_SERVER_DATA_DIR } from './tracking/mlflow-process.ts';
