@@ -136,7 +136,13 @@ type VerticalKernel = (
   starts: Int32Array, weights: Int32Array, y0: number, h: number, yShift: number,
 ) => void;
 
-const kernels = new Map<string, HorizontalKernel | VerticalKernel>();
+/** {@link VerticalKernel} over 32-bit words: `stride`, `off` and `len` count words, not bytes. */
+type VerticalKernel32 = (
+  src: Uint32Array, stride: number, off: number, len: number, dst: Uint8ClampedArray,
+  starts: Int32Array, weights: Int32Array, y0: number, h: number, yShift: number,
+) => void;
+
+const kernels = new Map<string, HorizontalKernel | VerticalKernel | VerticalKernel32>();
 
 /**
  * The sum Σ_t src[p + t·step + c] · k_t as one expression, HALF included and wrapped to int32 with
@@ -188,6 +194,35 @@ function verticalKernel(k: number): VerticalKernel {
   return f;
 }
 
+/** True where a Uint32Array reads byte j of a word as bits 8j..8j+7 (every platform Node runs on today). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * A vertical pass with k taps reading whole 32-bit words (4 bytes of a row per load, each picked out
+ * with a shift and a mask, so a tap costs one load for four outputs); rows and offsets in words.
+ */
+function verticalKernel32(k: number): VerticalKernel32 {
+  const key = `v32:${k}`;
+  let f = kernels.get(key) as VerticalKernel32 | undefined;
+  if (f) return f;
+  const words = Array.from({ length: k }, (_, t) => `const a${t} = src[q${t === 0 ? '' : ` + ${t} * stride`}];`).join(' ');
+  const byte = (t: number, j: number): string => (j === 0 ? `(a${t} & 255)` : j === 3 ? `(a${t} >>> 24)` : `((a${t} >>> ${8 * j}) & 255)`);
+  const sum = (j: number): string =>
+    `((${HALF} + ${Array.from({ length: k }, (_, t) => `Math.imul(${byte(t, j)}, k${t})`).join(' + ')}) | 0) >> ${PRECISION_BITS}`;
+  f = new Function('src', 'stride', 'off', 'len', 'dst', 'starts', 'weights', 'y0', 'h', 'yShift', `
+    let o = 0;
+    for (let yy = y0; yy < y0 + h; yy++) {
+      const kb = yy * ${k}; ${loadTaps(k)}
+      const base = (starts[yy] - yShift) * stride + off;
+      for (let q = base; q < base + len; q++, o += 4) {
+        ${words}
+        dst[o] = ${sum(0)}; dst[o + 1] = ${sum(1)}; dst[o + 2] = ${sum(2)}; dst[o + 3] = ${sum(3)};
+      }
+    }`) as VerticalKernel32;
+  kernels.set(key, f);
+  return f;
+}
+
 /**
  * Horizontal pass: `rows` rows of `src` (width srcW, `ch` channels; row 0 = input row y0), input
  * column `xShift` stored at index 0, output columns [x0, x0 + w) into `dst` (w · ch per row).
@@ -228,6 +263,11 @@ export function verticalPass(
   dst: Uint8ClampedArray, c: Coeffs, y0: number, h: number, yShift: number,
 ): void {
   const pc = padded(c);
+  if (pc.k <= MAX_UNROLLED_TAPS && LITTLE_ENDIAN && (src.byteOffset | stride | off | len) % 4 === 0) {
+    const words = new Uint32Array(src.buffer, src.byteOffset, src.length >> 2);
+    verticalKernel32(pc.k)(words, stride >> 2, off >> 2, len >> 2, dst, pc.starts, pc.weights, y0, h, yShift);
+    return;
+  }
   if (pc.k <= MAX_UNROLLED_TAPS) {
     verticalKernel(pc.k)(src, stride, off, len, dst, pc.starts, pc.weights, y0, h, yShift);
     return;

@@ -1,7 +1,8 @@
 /**
  * resizeCropPil (only the kept window convolved) = crop(resizePil(...)) byte for byte, resizePil being
  * Pillow-exact (test/image/resample.test.ts). Seeded random sizes, windows, boxes, modes and filters,
- * with both pass orders and both kernel kinds (taps unrolled, and the > 32-tap loop).
+ * with both pass orders and every kernel kind (taps unrolled over bytes, or over 32-bit words when the
+ * rows are whole words — CLIP's 224 × 3 — and the > 32-tap loop).
  */
 import { describe, expect, it } from 'vitest';
 import { crop } from '../../src/image/convert.ts';
