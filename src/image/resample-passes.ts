@@ -142,7 +142,13 @@ type VerticalKernel32 = (
   starts: Int32Array, weights: Int32Array, y0: number, h: number, yShift: number,
 ) => void;
 
-const kernels = new Map<string, HorizontalKernel | VerticalKernel | VerticalKernel32>();
+/** {@link HorizontalKernel} over 32-bit words: `stride` counts words. */
+type HorizontalKernel32 = (
+  src: Uint32Array, stride: number, y0: number, rows: number, dst: Uint8ClampedArray,
+  starts: Int32Array, weights: Int32Array, x0: number, w: number, xShift: number,
+) => void;
+
+const kernels = new Map<string, HorizontalKernel | HorizontalKernel32 | VerticalKernel | VerticalKernel32>();
 
 /**
  * The sum Σ_t src[p + t·step + c] · k_t as one expression, HALF included and wrapped to int32 with
@@ -223,6 +229,43 @@ function verticalKernel32(k: number): VerticalKernel32 {
   return f;
 }
 
+/** Byte `b` of a run of words a0, a1, … (little-endian) as an expression. */
+function wordByte(b: number): string {
+  const w = b >> 2;
+  const j = b & 3;
+  return j === 0 ? `(a${w} & 255)` : j === 3 ? `(a${w} >>> 24)` : `((a${w} >>> ${8 * j}) & 255)`;
+}
+
+/**
+ * {@link horizontalKernel} reading whole 32-bit words: a column's taps sit at the same byte offset
+ * modulo 4 on every row (the row stride is whole words), so one of four unrolled loops per column
+ * loads the ⌈(r + k·ch) / 4⌉ words that hold its k·ch bytes and picks them out with shifts.
+ */
+function horizontalKernel32(k: number, ch: number): HorizontalKernel32 {
+  const key = `h32:${k}:${ch}`;
+  let f = kernels.get(key) as HorizontalKernel32 | undefined;
+  if (f) return f;
+  const variant = (r: number): string => {
+    const nWords = Math.ceil((r + k * ch) / 4);
+    const loads = Array.from({ length: nWords }, (_, i) => `const a${i} = src[q + ${i}];`).join(' ');
+    const stores = Array.from({ length: ch }, (_, c) => {
+      const terms = Array.from({ length: k }, (_, t) => `Math.imul(${wordByte(r + t * ch + c)}, k${t})`);
+      return `dst[o + ${c}] = ((${HALF} + ${terms.join(' + ')}) | 0) >> ${PRECISION_BITS};`;
+    }).join('\n');
+    return `case ${r}: for (let y = 0; y < rows; y++, q += stride, o += ostride) { ${loads}\n${stores} } break;`;
+  };
+  f = new Function('src', 'stride', 'y0', 'rows', 'dst', 'starts', 'weights', 'x0', 'w', 'xShift', `
+    const ostride = w * ${ch};
+    for (let xx = x0, oc = 0; xx < x0 + w; xx++, oc += ${ch}) {
+      const kb = xx * ${k}; ${loadTaps(k)}
+      const p0 = y0 * stride * 4 + (starts[xx] - xShift) * ${ch};
+      let q = p0 >> 2, o = oc;
+      switch (p0 & 3) { ${[0, 1, 2, 3].map(variant).join('\n')} }
+    }`) as HorizontalKernel32;
+  kernels.set(key, f);
+  return f;
+}
+
 /**
  * Horizontal pass: `rows` rows of `src` (width srcW, `ch` channels; row 0 = input row y0), input
  * column `xShift` stored at index 0, output columns [x0, x0 + w) into `dst` (w · ch per row).
@@ -232,6 +275,11 @@ export function horizontalPass(
   dst: Uint8ClampedArray, c: Coeffs, x0: number, w: number, xShift: number,
 ): void {
   const pc = padded(c);
+  if (pc.k <= MAX_UNROLLED_TAPS && LITTLE_ENDIAN && (src.byteOffset | (srcW * ch)) % 4 === 0) {
+    const words = new Uint32Array(src.buffer, src.byteOffset, src.length >> 2);
+    horizontalKernel32(pc.k, ch)(words, (srcW * ch) >> 2, y0, rows, dst, pc.starts, pc.weights, x0, w, xShift);
+    return;
+  }
   if (pc.k <= MAX_UNROLLED_TAPS) {
     horizontalKernel(pc.k, ch)(src, srcW * ch, y0, rows, dst, pc.starts, pc.weights, x0, w, xShift);
     return;

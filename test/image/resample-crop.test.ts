@@ -64,6 +64,19 @@ describe('resizeCropPil = crop of resizePil', () => {
     check(rgb(60, 900), 2, 30, 0, 4, 2, 20, 'bilinear');
   });
 
+  it('word kernels (rows of whole 32-bit words) = byte kernels (the same pixels at an odd byte offset)', () => {
+    const rng = new PyRandom(11);
+    for (const [w, h, ow, oh, ch] of [[500, 375, 298, 224, 3], [376, 500, 224, 297, 3], [64, 48, 40, 30, 4], [40, 30, 28, 20, 1], [230, 900, 224, 876, 3], [500, 375, 500, 224, 3], [48, 64, 48, 40, 4]] as const) {
+      // (the last two resize only vertically: the vertical pass reads the image itself)
+      const img = randomImage(rng, ch === 3 ? 'RGB' : ch === 4 ? 'CMYK' : 'L', ch, w, h);
+      const shifted = new Uint8Array(img.data.length + 1).subarray(1);
+      shifted.set(img.data);
+      const words = resizePil(img, ow, oh);
+      const bytes = resizePil({ ...img, data: shifted }, ow, oh);
+      expect(Buffer.compare(Buffer.from(words.data), Buffer.from(bytes.data)), `${w}x${h}x${ch} → ${ow}x${oh}`).toBe(0);
+    }
+  });
+
   it('an integer box of the output size is a plain crop; an identity resize copies the window', () => {
     const rng = new PyRandom(3);
     const img = randomImage(rng, 'RGB', 3, 40, 30);
