@@ -28,9 +28,7 @@ import { CachedFeatureSource } from './feature-source.ts';
 import { cellConfig, resolvedKnobs, runCell, type CellEnv } from './run-cell.ts';
 import { finishedBefore, readResults, writeResults, type ResultRow } from './results.ts';
 import { reportExperiment } from '../report/log.ts';
-import { resultsFolderRuns } from '../report/results-source.ts';
-import { inputFromRecords } from '../report/run-records.ts';
-import type { ReportInput, ReportRow } from '../report/types.ts';
+import type { ReportRow } from '../report/types.ts';
 
 /** Options of {@link runExperiment}. */
 export interface RunExperimentOptions {
@@ -229,19 +227,15 @@ export class ExperimentSession {
 
 /**
  * Logs the experiment's report on its parent run (still open): summary table (mean ± std over
- * seeds, the paper's numbers beside), charts, and with an output folder the same files in
- * `DIR/report/` (src/report). With a folder, the report reads it (knobs from each run's
- * config.json, confusions from predictions.csv); without one, `rows` (with their knobs).
- * A report that cannot be made is one line on `log` and the tag `iwpl.report_error`: the runs
- * themselves finished, so it never fails the experiment.
+ * seeds, the paper's numbers beside), charts with the training curves read back from `tracker`,
+ * and with an output folder the knobs and confusions read from it and the same files written to
+ * `DIR/report/` (src/report). A report that cannot be made is one line on `log` and the tag
+ * `iwpl.report_error`: the runs themselves finished, so it never fails the experiment.
  */
-export async function logParentReport(parent: TrackedRun, title: string, rows: readonly ReportRow[], outDir: string | undefined, log: (line: string) => void): Promise<void> {
+export async function logParentReport(parent: TrackedRun, title: string, rows: readonly ReportRow[], tracker: Tracker, outDir: string | undefined, log: (line: string) => void): Promise<void> {
   if (rows.length === 0) return;
   try {
-    let input: ReportInput = { title, rows };
-    if (outDir) input = (await inputFromRecords(title, await resultsFolderRuns(outDir))).input;
-    const { rows: reportRows, ...rest } = input;
-    const r = await reportExperiment(parent, reportRows, { ...rest, ...(outDir ? { outDir: join(outDir, 'report') } : {}) });
+    const r = await reportExperiment(parent, rows, { title, tracker, ...(outDir ? { resultsDir: outDir, outDir: join(outDir, 'report') } : {}) });
     log(`report: ${r.artifacts.length} files on the parent run${outDir ? ` and in ${join(outDir, 'report')}` : ''}`);
   } catch (err) {
     const line = (err as Error).message.split('\n')[0];
@@ -275,7 +269,7 @@ export async function runExperiment(exp: LoadedExperiment, options: RunExperimen
         if (outDir) await writeResults(outDir, rows);
       }
       await parent.logArtifact('results.json', `${JSON.stringify({ runs: rows }, null, 2)}\n`);
-      await logParentReport(parent, c.name, rows.map((r, i) => ({ ...r, knobs: knobs[i] })), outDir, log);
+      await logParentReport(parent, c.name, rows.map((r, i) => ({ ...r, knobs: knobs[i] })), tracker, outDir, log);
       return parent.runId;
     });
     if (outDir) await writeResults(outDir, rows);

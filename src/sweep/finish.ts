@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { writeResults, type ResultRow } from '../experiment/results.ts';
 import { logParentReport, readCellRow } from '../experiment/run.ts';
 import { TAG } from '../tracking/system-tags.ts';
-import type { RunStatus, TrackedRun } from '../tracking/types.ts';
+import type { RunStatus, TrackedRun, Tracker } from '../tracking/types.ts';
 import type { SweepCell, SweepState } from './state.ts';
 
 /** A cell that left no result. */
@@ -64,14 +64,14 @@ export async function collectCells(outDir: string, cells: readonly SweepCell[], 
  * Logs the sweep's summary on the parent run and ends it: `results.json`, metrics
  * `sweep/cells`, `sweep/cells_finished`, `sweep/cells_failed`, and for failures the tag
  * `iwpl.failed_cells`, `failed.json` and the run's description; the experiment's report (summary
- * table with mean ± std and the paper's numbers, charts: src/report) as for `iwpl run`, also
- * written to `DIR/report/`.
+ * table with mean ± std and the paper's numbers, charts with training curves read back from
+ * `tracker`: src/report) as for `iwpl run`, also written to `DIR/report/`.
  * @returns the status the parent ended with.
  */
-export async function finishParent(parent: TrackedRun, title: string, rows: readonly ResultRow[], failures: readonly CellFailure[], cellCount: number, outDir: string, log: (line: string) => void): Promise<SweepOutcome['status']> {
+export async function finishParent(parent: TrackedRun, tracker: Tracker, title: string, rows: readonly ResultRow[], failures: readonly CellFailure[], cellCount: number, outDir: string, log: (line: string) => void): Promise<SweepOutcome['status']> {
   const status = failures.length === 0 ? 'FINISHED' : 'FAILED';
   await parent.logArtifact('results.json', `${JSON.stringify({ runs: rows }, null, 2)}\n`);
-  await logParentReport(parent, title, rows, outDir, log);
+  await logParentReport(parent, title, rows, tracker, outDir, log);
   parent.logMetrics({ 'sweep/cells': cellCount, 'sweep/cells_finished': rows.length, 'sweep/cells_failed': failures.length });
   if (failures.length > 0) {
     const names = failures.map(describeFailure);
@@ -88,10 +88,10 @@ export async function finishParent(parent: TrackedRun, title: string, rows: read
 const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
 /** Merges the rows into DIR/results.json and finishes the parent (see {@link finishParent}). */
-export async function finishSweep(outDir: string, state: SweepState, parent: TrackedRun, reports: ReadonlyMap<number, TaskReport>, log: (line: string) => void): Promise<SweepOutcome> {
+export async function finishSweep(outDir: string, state: SweepState, parent: TrackedRun, tracker: Tracker, reports: ReadonlyMap<number, TaskReport>, log: (line: string) => void): Promise<SweepOutcome> {
   const { rows, failures } = await collectCells(outDir, state.cells, reports);
   await writeResults(outDir, rows);
-  const status = await finishParent(parent, state.name, rows, failures, state.cells.length, outDir, log);
+  const status = await finishParent(parent, tracker, state.name, rows, failures, state.cells.length, outDir, log);
   return { status, rows, failures };
 }
 

@@ -95,6 +95,8 @@ describe('iwpl sweep --executor local', () => {
     const summary = readFileSync(join(out, 'report', 'summary.md'), 'utf8');
     expect(p2.artifacts['report/summary.md']?.sha256).toBe(sha(summary));
     for (const label of ['zeroshot', 'linear-probe', 'coop', 'coop-bad']) expect(summary).toContain(label);
+    // training curves read back from the server (the coop runs' train/loss)
+    expect(Object.keys(p2.artifacts).filter((k) => /^report\/charts\/training-.*\.vl\.json$/.test(k))).toHaveLength(1);
     const children = runs.filter((r) => r.tags['mlflow.parentRunId'] === p2.run_id);
     expect(children.map((r) => [r.run_name, r.status])).toEqual([[BAD, 'FINISHED']]);
     const results2 = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { runs: Record<string, unknown>[] };

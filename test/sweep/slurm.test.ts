@@ -82,6 +82,7 @@ describe('iwpl sweep --executor slurm', () => {
     for (const row of results.runs) expect(row.runId).toBe(children.find((c) => c.run_name === row.runName)!.run_id);
     expect(parent.artifacts['results.json']).toBeDefined();
     expect(parent.artifacts['report/summary.md']).toBeDefined(); // the finalize job logged the report
+    expect(Object.keys(parent.artifacts).filter((k) => /^report\/charts\/training-.*\.vl\.json$/.test(k))).toHaveLength(1); // curves read back from MLflow
     expect(parent.end_time).toBeGreaterThan(0);
   });
 });

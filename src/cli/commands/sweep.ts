@@ -94,7 +94,7 @@ export function registerSweep(program: Command): void {
         let outcome: SweepOutcome;
         try {
           const { reports } = await runLocal(state, outDir, { jobs, log });
-          outcome = await finishSweep(outDir, state, parent, reports, log);
+          outcome = await finishSweep(outDir, state, parent, tracker, reports, log);
         } catch (err) {
           await endFailed(parent, err);
           throw err;
@@ -107,7 +107,7 @@ export function registerSweep(program: Command): void {
       }
       const scripts = await writeSlurmScripts(state, outDir, slurm);
       if (state.todo.length === 0) {
-        const outcome = await finishSweep(outDir, state, parent, new Map(), log);
+        const outcome = await finishSweep(outDir, state, parent, tracker, new Map(), log);
         log(`sweep ${state.name}: every run finished before; nothing to submit; parent run ${state.parentRunId} ${outcome.status}`);
         report(outcome, outDir, state.parentRunId);
         return;
@@ -154,7 +154,7 @@ export function registerSweep(program: Command): void {
       const tracker = await trackerOf(state);
       const parent = await reopenRun(tracker, state.parentRunId);
       const reports = state.executor === 'slurm' ? await slurmReports(outDir, state) : new Map();
-      const outcome = await finishSweep(outDir, state, parent, reports, log);
+      const outcome = await finishSweep(outDir, state, parent, tracker, reports, log);
       log(`sweep ${state.name}: ${outcome.rows.length} of ${state.cells.length} runs finished; parent run ${state.parentRunId} ${outcome.status}`);
       report(outcome, outDir, state.parentRunId);
     });
