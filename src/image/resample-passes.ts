@@ -5,6 +5,11 @@
  * accumulators assume. Each pass computes only a window of its output (the rows and columns a crop
  * keeps): every output pixel depends on its own coefficients alone, so a window equals the same
  * window cut from the whole result.
+ * Speed (the resize dominated CLIP preprocessing): the taps are padded to one count per axis and
+ * written out in kernels generated per tap count and channel count (new Function, cached), so the
+ * weights live in locals; where rows are whole 32-bit words the kernels load words and pick the
+ * bytes out with shifts (a quarter of the bounds-checked loads). Results are the same bytes on every
+ * path (test/image/resample-crop.test.ts compares them).
  */
 
 /** Resample.c: 8-bit results with 22 fractional bits (two spare bits for the negative lobes). */
@@ -106,7 +111,7 @@ function padded(c: Coeffs): Padded {
   const { ksize, bounds, weights } = c;
   const n = bounds.length / 2;
   let k = 0;
-  let inSize = 0;
+  let inSize = 0; // the end of the furthest window: moved windows stay inside what the passes read
   for (let o = 0; o < n; o++) {
     k = Math.max(k, bounds[o * 2 + 1]!);
     inSize = Math.max(inSize, bounds[o * 2]! + bounds[o * 2 + 1]!);
