@@ -27,7 +27,7 @@ export { PRETRAINED, getPretrained } from './clip/pretrained.ts';
 export { downloadPretrained } from './clip/download.ts';
 // image: Pillow-exact decoding and resampling
 export { decodeImage } from './image/decode.ts';
-export { resizePil } from './image/resample.ts';
+export { resizePil, resizeCropPil, type CropRegion } from './image/resample.ts';
 export { toRgb, crop, flipHorizontal } from './image/convert.ts';
 export type { DecodedImage, RgbImage, ImageMode } from './image/types.ts';
 // tracking: Tracker interface, MLflow REST client, offline store and sync
