@@ -60,7 +60,7 @@ export { argmaxRows, accuracy, confusionMatrix, perClassAccuracy, meanPerClassAc
 export { formatPredictionsCsv, writePredictionsCsv, type PredictedItem } from './eval/predictions.ts';
 // experiments: `iwpl run` as a library
 export { loadExperiment, loadExperimentValue, parseOverride, type LoadedExperiment, type Override } from './experiment/load.ts';
-export { runExperiment, type RunExperimentOptions, type ExperimentRunResult } from './experiment/run.ts';
+export { runExperiment, ExperimentSession, logParentReport, type RunExperimentOptions, type ExperimentRunResult } from './experiment/run.ts';
 export { readResults, type ResultRow } from './experiment/results.ts';
 export { CachedFeatureSource, type CachedFeatureSourceOptions } from './experiment/feature-source.ts';
 // viz: vega-lite specs, tables, headless SVG/PNG
@@ -85,3 +85,9 @@ export {
 // the local MLflow UI (`iwpl ui`)
 export { openUi, stopServer, stopRecordedServer, type UiOptions, type UiServer } from './tracking/ui.ts';
 export { startMlflowServer, mlflowExecutable, checkPortFree, DEFAULT_SERVER_DATA_DIR } from './tracking/mlflow-process.ts';
+// sweeps: one process per run, locally or as a Slurm job array
+export { startSweep, type StartSweepOptions, type StartedSweep } from './sweep/start.ts';
+export { runLocal, type LocalOptions } from './sweep/local.ts';
+export { finishSweep, finishParent, type SweepOutcome } from './sweep/finish.ts';
+export { writeSlurmScripts, submitSlurm, type SlurmOptions } from './sweep/slurm.ts';
+export { readSweepState, type SweepState } from './sweep/state.ts';
