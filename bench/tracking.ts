@@ -100,5 +100,6 @@ try {
   if (refSeconds === undefined) process.exitCode = 1;
 } finally {
   await server?.stop();
+  if (server) rmSync(server.dir, { recursive: true, force: true }); // the temp folder startLocalMlflow made
   rmSync(offlineStore, { recursive: true, force: true });
 }
