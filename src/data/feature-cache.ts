@@ -51,8 +51,8 @@ export interface ExtractOptions {
   readonly images: readonly string[];
   /** Images per shard: the unit of resumption. @default 256 */
   readonly chunkSize?: number;
-  /** Called after each chunk (cached or computed) with images done so far. */
-  readonly onProgress?: (done: number, total: number) => void;
+  /** After each chunk: images done, images in all, and how many of the done ones came from the cache. */
+  readonly onProgress?: (done: number, total: number, cached: number) => void;
 }
 
 /** Features read from (or written to) the cache. */
@@ -188,7 +188,7 @@ export async function extractFeatures(options: ExtractOptions & { readonly encod
     }
     pieces.push(t);
     done += chunk.stamps.length;
-    options.onProgress?.(done, options.images.length);
+    options.onProgress?.(done, options.images.length, done - computed);
   }
   // The last finished run's chunk list (informational: shards are found by content, so other
   // image lists under the same key, e.g. few-shot subsets, keep their shards too).

@@ -171,7 +171,7 @@ export class CachedFeatureSource implements FeatureSource {
     const label = `features ${this.o.dataset.name} ${kind.label}`;
     if (wanted === new Set(whole).size) {
       const progress = createProgress({ label, total: whole.length, unit: 'img', ...this.stream() });
-      const set = await extractFeatures({ cacheDir: this.o.cacheDir, key, images: whole, chunkSize: SPLIT_CHUNK, encode, onProgress: (done) => progress.set(done) });
+      const set = await extractFeatures({ cacheDir: this.o.cacheDir, key, images: whole, chunkSize: SPLIT_CHUNK, encode, onProgress: (done, _total, cached) => progress.set(done, cached) });
       progress.done();
       keep(whole, set.features, set.dim);
       return;

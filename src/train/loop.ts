@@ -129,7 +129,7 @@ export async function trainLoop(options: TrainOptions): Promise<TrainResult> {
     let progress: Progress | undefined;
     if (options.progress !== false) {
       progress = createProgress({ label, total: perEpoch * epochs, unit: 'step', ...options.progress });
-      if (startEpoch > 0) progress.set(startEpoch * perEpoch);
+      if (startEpoch > 0) progress.set(startEpoch * perEpoch, startEpoch * perEpoch); // resumed: not in the rate
     }
     let lastEpoch: EpochEvent | undefined;
     for (let epoch = startEpoch; epoch < epochs; epoch++) {

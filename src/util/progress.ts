@@ -23,8 +23,12 @@ export interface ProgressOptions {
 export interface Progress {
   /** Adds `n` done units. */
   tick(n?: number): void;
-  /** Sets the absolute count done (e.g. after resuming). */
-  set(done: number): void;
+  /**
+   * Sets the absolute count done. `notByThisRun` (optional) says how many of those were found done
+   * (resumed from a checkpoint, read from a cache): counted, but not in the rate. Omitted, the last
+   * value given stays.
+   */
+  set(done: number, notByThisRun?: number): void;
   /** Ends the report with a final line. */
   done(): void;
 }
@@ -47,7 +51,7 @@ export function createProgress(options: ProgressOptions): Progress {
   const tty = Boolean((stream as { isTTY?: boolean }).isTTY);
   const start = Date.now();
   let count = 0;
-  let startCount = 0; // units already done before this process (resume): excluded from the rate
+  let startCount = 0; // units not done by this run (resumed, cached): excluded from the rate
   let lastDraw = 0;
 
   const line = (): string => {
@@ -74,7 +78,7 @@ export function createProgress(options: ProgressOptions): Progress {
   draw(true);
   return {
     tick(n = 1) { count += n; draw(false); },
-    set(done) { if (count === 0 && startCount === 0) startCount = done; count = done; draw(false); },
+    set(done, notByThisRun) { if (notByThisRun !== undefined) startCount = notByThisRun; count = done; draw(false); },
     done() { draw(true); if (tty) stream.write('\n'); },
   };
 }

@@ -21,7 +21,7 @@ describe('bench:tracking', () => {
     // The bench's own TMPDIR, so that whatever it leaves behind is seen.
     const tmp = mkdtempSync(join(tmpdir(), 'iwpl-bench-tracking-'));
     try {
-      const env = { ...process.env, TMPDIR: tmp, BENCH_TRACKING_RUNS: '2', BENCH_TRACKING_POINTS: '400' };
+      const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, BENCH_TRACKING_RUNS: '2', BENCH_TRACKING_POINTS: '400' };
       delete env.MLFLOW_TRACKING_URI;
       const { stdout } = await run('npx', ['tsx', 'bench/tracking.ts'], { cwd: ROOT, maxBuffer: 1 << 22, env });
       const r = JSON.parse(stdout) as Record<string, any>;

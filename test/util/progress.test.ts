@@ -40,4 +40,20 @@ describe('createProgress', () => {
     expect(out.text).toMatch(/scan: 3 it \| /);
     expect(out.text).not.toMatch(/ETA/);
   });
+
+  it('the rate counts only what this run did: set() is absolute, and resumed or cached units are left out', () => {
+    const wait = (ms: number): void => { const t = Date.now() + ms; while (Date.now() < t) { /* a measurable elapsed time */ } };
+    const out = sink(false);
+    const p = createProgress({ label: 'features', total: 1000, unit: 'img', stream: out, intervalMs: 0 });
+    // A first absolute count is work done now (it used to be taken for a resumed count: rate 0).
+    wait(5);
+    p.set(256);
+    expect(out.text.trim().split('\n').at(-1)).not.toMatch(/\| 0\.00 img\/s/);
+    const q = createProgress({ label: 'resume', total: 1000, unit: 'img', stream: out, intervalMs: 0 });
+    q.set(500, 500); // found done: nothing done by this run yet
+    expect(out.text.trim().split('\n').at(-1)).toMatch(/^resume:  50\.0% 500\/1000 img \| 0\.00 img\/s \| ETA \?$/);
+    wait(5);
+    q.set(600); // 100 done by this run; the 500 stay excluded
+    expect(out.text.trim().split('\n').at(-1)).not.toMatch(/\| 0\.00 img\/s/);
+  });
 });

@@ -89,7 +89,7 @@ export function registerFeatures(program: Command): void {
           const set = await extractFeatures({
             cacheDir, key, images: items.map((d) => d.impath), chunkSize,
             encode: async (paths) => encodeBatches(await getModel(), paths, batch, pixelsOf),
-            onProgress: (done) => progress.set(done),
+            onProgress: (done, _total, cached) => progress.set(done, cached),
           });
           progress.done();
           summary.push({ split: key.split, preprocess: key.preprocess, count: set.count, dim: set.dim, computed: set.computed, reused: set.reused, dir: set.dir });
