@@ -224,6 +224,9 @@ async function main(): Promise<number> {
       rounds: SETTINGS.reps,
       load_avg_1m: loads,
       iwpl_step_ms: ms(t.iwpl),
+      // The step's knobs: textChunk is unbounded here (one text pass per step); the method's default
+      // (32) bounds memory with one extra forward pass, which makes a step slower.
+      iwpl_knobs: IWPL_BENCH_KNOBS,
       coop_step_ms: ms(t.coop),
       torch_coop_step_ms: ms(t.torchCoop),
       speedup_vs_torch: round(perRound(t.torchCoop, t.iwpl), 2),
