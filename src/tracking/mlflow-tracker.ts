@@ -6,8 +6,8 @@ import { systemTags, TAG, type SystemTagOptions } from './system-tags.ts';
 import type { MetricBufferOptions } from './batcher.ts';
 import type { DatasetInputDto, LogBatchBody, RunStatus, StartRunOptions, TrackedRun, Tracker } from './types.ts';
 
-/** A run on the server. */
-class MlflowRun extends BaseRun {
+/** A run on the server (also reopened by id: src/sweep/reopen.ts). */
+export class MlflowRun extends BaseRun {
   constructor(private readonly client: MlflowRestClient, runId: string, experimentId: string, onEnded: OnEnded, buffer: MetricBufferOptions) {
     super(runId, experimentId, onEnded, buffer);
   }

@@ -42,8 +42,8 @@ export function isOfflineRunId(id: string): boolean {
   return /^off[0-9a-f]{32}$/.test(id);
 }
 
-/** A run in the offline store. Writes are appended in call order. */
-class OfflineRun extends BaseRun {
+/** A run in the offline store (also reopened by id: src/sweep/reopen.ts). Writes are appended in call order. */
+export class OfflineRun extends BaseRun {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly dir: string, runId: string, onEnded: OnEnded, buffer: MetricBufferOptions) {
