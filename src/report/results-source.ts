@@ -6,23 +6,20 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { paramString } from '../tracking/param-string.ts';
+import type { ParamValue } from '../tracking/types.ts';
 import type { RunRecord } from './run-records.ts';
+import type { ReportRow } from './types.ts';
 
 /** The fields of a results.json row the report reads (`ResultRow` of src/experiment/results.ts). */
-export interface ResultsJsonRow {
-  readonly dataset: string;
-  readonly method: string;
-  readonly label?: string;
-  readonly shots: number;
-  readonly seed: number;
-  readonly accuracy: number;
+export interface ResultsJsonRow extends ReportRow {
+  /** The run's folder, relative to the results folder. @default runName */
   readonly dir?: string;
-  readonly runName: string;
   readonly runId?: string;
 }
 
-/** A param value as MLflow's client writes it (booleans as Python's, lists as JSON). */
-const paramText = (v: unknown): string => (typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'string' ? v : JSON.stringify(v));
+/** A knob as the run logged it: scalars as MLflow's Python client writes them (paramString), lists and objects as JSON. */
+const paramText = (key: string, v: unknown): string => (v !== null && typeof v === 'object' ? JSON.stringify(v) : paramString(key, v as ParamValue));
 
 /**
  * Reads `DIR/results.json` into run records.
@@ -78,7 +75,7 @@ export async function recordsForRows(dir: string, rows: readonly ResultsJsonRow[
       'method.name': row.method, 'method.label': row.label ?? row.method, 'data.dataset': row.dataset,
       'data.shots': String(row.shots), 'data.seed': String(row.seed),
     };
-    for (const [k, v] of Object.entries(knobs)) params[`method.${k}`] = paramText(v);
+    for (const [k, v] of Object.entries(knobs)) params[`method.${k}`] = paramText(`method.${k}`, v);
     records.push({
       runId: row.runId ?? row.runName, runName: row.runName, status: 'FINISHED', params, metrics: { 'test/acc': row.accuracy },
       history: async () => [],
